@@ -504,9 +504,7 @@ class _TelegramHTMLParser(HTMLParser):
             raise self._fail(f"Unexpected end tag at byte offset {offset}")
         top = self._stack[-1]
         if top.tag != tag:
-            raise self._fail(
-                f'Unmatched end tag at byte offset {offset}, expected "</{top.tag}>", found "</{tag}>"'
-            )
+            raise self._fail(f'Unmatched end tag at byte offset {offset}, expected "</{top.tag}>", found "</{tag}>"')
         self._stack.pop()
         self._close_entity(top)
 
@@ -630,12 +628,21 @@ def _strip_text(text: str, entities: list[JSONDict]) -> tuple[str, list[JSONDict
     return stripped, fixed
 
 
+_MENTION_RE = re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{4,31}\b")
+
+
 def _detect_entities(text: str) -> list[JSONDict]:
-    """Entities Telegram adds to user messages automatically: a leading bot command and URLs."""
+    """Entities Telegram adds to user messages automatically: a leading bot command, @mentions, URLs."""
     entities: list[JSONDict] = []
     command = _COMMAND_RE.match(text)
     if command:
         entities.append({"type": "bot_command", "offset": 0, "length": _utf16_len(command.group(0))})
+    for match in _MENTION_RE.finditer(text):
+        if command and match.start() < command.end():
+            continue
+        entities.append(
+            {"type": "mention", "offset": _utf16_len(text[: match.start()]), "length": _utf16_len(match.group(0))}
+        )
     for match in _URL_RE.finditer(text):
         entities.append(
             {"type": "url", "offset": _utf16_len(text[: match.start()]), "length": _utf16_len(match.group(0))}
@@ -1341,9 +1348,7 @@ class BotApiEmulator:
                 params[key] = upload
         return params, files
 
-    async def _dispatch(
-        self, handler: _BaseHandler, token: str, raw_method: str
-    ) -> tuple[int, JSONDict] | _NoResponse:
+    async def _dispatch(self, handler: _BaseHandler, token: str, raw_method: str) -> tuple[int, JSONDict] | _NoResponse:
         entry = self._custom_methods.get(raw_method.lower()) or self._methods.get(raw_method.lower())
         method = entry[0] if entry else raw_method
         call = ApiCall(method=method, params={}, time=time.time())
@@ -1400,9 +1405,7 @@ class BotApiEmulator:
         self._notify()
         return answer
 
-    async def _apply_fault(
-        self, handler: _BaseHandler, fault: Fault
-    ) -> tuple[int, JSONDict] | _NoResponse | None:
+    async def _apply_fault(self, handler: _BaseHandler, fault: Fault) -> tuple[int, JSONDict] | _NoResponse | None:
         if fault.kind == "429":
             retry = fault.retry_after
             description = fault.description or f"Too Many Requests: retry after {retry}"
@@ -1537,18 +1540,13 @@ class BotApiEmulator:
         for row in rows:
             for button in row:
                 if not isinstance(button, dict):
-                    raise _bad_request(
-                        "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
-                    )
+                    raise _bad_request("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
                 if not isinstance(button.get("text"), str) or not button["text"]:
-                    raise _bad_request(
-                        'can\'t parse inline keyboard button: Field "text" must be of type String'
-                    )
+                    raise _bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
                 actions = [name for name in _INLINE_BUTTON_ACTIONS if name in button]
                 if len(actions) != 1:
                     raise _bad_request(
-                        "can't parse inline keyboard button: "
-                        "Text buttons are unallowed in the inline keyboard"
+                        "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
                     )
                 if "callback_data" in button:
                     data = button["callback_data"]
@@ -1681,9 +1679,7 @@ class BotApiEmulator:
     def _confirm(self, offset: int) -> None:
         if offset > 0:
             self._updates = [
-                u
-                for u in self._updates
-                if not (isinstance(u.get("update_id"), int) and u["update_id"] < offset)
+                u for u in self._updates if not (isinstance(u.get("update_id"), int) and u["update_id"] < offset)
             ]
         elif offset < 0:
             self._updates = self._updates[offset:]
@@ -1747,8 +1743,7 @@ class BotApiEmulator:
         if handler.superseded:
             raise ApiError(
                 409,
-                "Conflict: terminated by other getUpdates request; "
-                "make sure that only one bot instance is running",
+                "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
             )
         return batch
 
@@ -1763,11 +1758,7 @@ class BotApiEmulator:
         self._set_optional(message, "entities", entities)
         self._set_optional(message, "reply_markup", markup)
         preview = params.get("link_preview_options")
-        if (
-            isinstance(preview, dict)
-            and preview
-            and any(e.get("type") in ("url", "text_link") for e in entities)
-        ):
+        if isinstance(preview, dict) and preview and any(e.get("type") in ("url", "text_link") for e in entities):
             message["link_preview_options"] = preview
         return self._store_bot_message(message)
 

@@ -1,1 +1,91 @@
-"""The Telegram edge: updates in, replies out. No clause logic lives here."""
+"""The Telegram edge: updates in, replies out. Handlers translate; no clause logic lives here."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.messages import t
+from bot.storage import StorageError
+from handlers import buttons, commands, messages
+from handlers.core import deps, language, reply_text
+
+log = logging.getLogger(__name__)
+
+
+async def rate_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Runs before every handler: a user over the per-minute limit gets one polite wait message."""
+    user = update.effective_user
+    if user is None or (update.message is None and update.callback_query is None):
+        return
+    d = deps(context)
+    if d.over_limit(user.id):
+        if d.should_warn(user.id):
+            lang = await language(d, user)
+            if update.callback_query:
+                await update.callback_query.answer(t("rate_limited", lang), show_alert=True)
+            else:
+                await reply_text(update, t("rate_limited", lang))
+        raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    err = context.error
+    if isinstance(err, StorageError):
+        log.error("storage unavailable: %s", err)
+    else:
+        log.error("error while handling an update", exc_info=err)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            lang = await language(deps(context), update.effective_user)
+        except Exception:
+            lang = deps(context).settings.default_language
+        try:
+            await context.bot.send_message(update.effective_chat.id, t("unavailable", lang))
+        except Exception:
+            log.warning("could not tell the user about the error")
+
+
+def register(app: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    app.add_handler(TypeHandler(Update, rate_limit), group=-1)
+    handlers = {
+        "start": commands.start,
+        "help": commands.help_command,
+        "clauses": commands.clauses,
+        "clause": commands.clause,
+        "lang": commands.lang_command,
+        "history": commands.history,
+        "forget": commands.forget,
+        "check": commands.check,
+    }
+    assert set(handlers) == {name for name, _ in commands.COMMANDS}
+    for name, callback in handlers.items():
+        app.add_handler(CommandHandler(name, callback))
+    app.add_handler(CallbackQueryHandler(buttons.on_button))
+    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, messages.private_text))
+    app.add_handler(MessageHandler(private & filters.PHOTO, messages.photo))
+    app.add_handler(MessageHandler(private & filters.Document.ALL, messages.document))
+    app.add_handler(
+        MessageHandler(
+            private & ~filters.TEXT & ~filters.PHOTO & ~filters.Document.ALL & ~filters.StatusUpdate.ALL,
+            messages.unsupported,
+        )
+    )
+    mention = filters.Entity("mention") | filters.CaptionEntity("mention")
+    app.add_handler(MessageHandler(groups & mention, messages.group_mention))
+    app.add_error_handler(on_error)
+    _ = ChatType

@@ -1,0 +1,287 @@
+"""Storage over one aiosqlite connection (WAL). SQL lives here only, always with bound parameters."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.storage.migrations import MIGRATIONS
+from policy import Screening
+
+
+class StorageError(Exception):
+    """The database could not do what was asked (locked, full, unreadable); the message is for logs."""
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Decision:
+    id: int
+    update_id: int
+    chat_id: int | None
+    chat_type: str
+    user_id: int | None
+    language: str
+    source: str
+    text: str | None
+    forward_origin: dict[str, Any] | None
+    verdict: str
+    category: str
+    clauses: list[int]
+    findings: list[dict[str, Any]]
+    evidence: list[dict[str, Any]]
+    confidence: float
+    needs_review: bool
+    policy_version: str
+    latency_ms: float
+    created_at: str
+    replied_at: str | None
+    reply_message_id: int | None
+
+
+@dataclass(frozen=True)
+class Dispute:
+    id: int
+    decision_id: int
+    user_id: int | None
+    proposed: str
+    comment: str | None
+    created_at: str
+
+
+_DECISION_COLUMNS = (
+    "id, update_id, chat_id, chat_type, user_id, language, source, text, forward_origin, verdict, category, "
+    "clauses, findings, evidence, confidence, needs_review, policy_version, latency_ms, created_at, replied_at, "
+    "reply_message_id"
+)
+
+
+def _decision(row: aiosqlite.Row | tuple[Any, ...]) -> Decision:
+    r = tuple(row)
+    return Decision(
+        id=r[0], update_id=r[1], chat_id=r[2], chat_type=r[3], user_id=r[4], language=r[5], source=r[6],
+        text=r[7], forward_origin=json.loads(r[8]) if r[8] else None, verdict=r[9], category=r[10],
+        clauses=json.loads(r[11]), findings=json.loads(r[12]), evidence=json.loads(r[13]), confidence=r[14],
+        needs_review=bool(r[15]), policy_version=r[16], latency_ms=r[17], created_at=r[18], replied_at=r[19],
+        reply_message_id=r[20],
+    )  # fmt: skip
+
+
+class Storage:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._db: aiosqlite.Connection | None = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StorageError("storage is not open")
+        return self._db
+
+    async def open(self) -> None:
+        if self._db is not None:
+            return
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                # Created readable by its owner only: it holds what principals forwarded.
+                fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+                os.close(fd)
+        try:
+            self._db = await aiosqlite.connect(self.path, isolation_level=None)
+            await self._db.execute("PRAGMA journal_mode=WAL")
+            await self._db.execute("PRAGMA foreign_keys=ON")
+            await self._db.execute("PRAGMA busy_timeout=2000")
+            await self.migrate()
+        except aiosqlite.Error as exc:
+            raise StorageError(f"cannot open the database: {exc}") from exc
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def __aenter__(self) -> Storage:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def migrate(self) -> list[int]:
+        db = self.db
+        await db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+            "applied_at TEXT NOT NULL)"
+        )
+        async with db.execute("SELECT number FROM schema_migrations") as cur:
+            done = {row[0] for row in await cur.fetchall()}
+        applied = []
+        for number, name, sql in MIGRATIONS:
+            if number in done:
+                continue
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in (s.strip() for s in sql.split(";")):
+                    if statement:
+                        await db.execute(statement)
+                await db.execute(
+                    "INSERT INTO schema_migrations (number, name, applied_at) VALUES (?, ?, ?)",
+                    (number, name, utcnow()),
+                )
+                await db.execute("COMMIT")
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            applied.append(number)
+        return applied
+
+    async def _write(self, sql: str, params: tuple[Any, ...]) -> aiosqlite.Cursor:
+        try:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = await self.db.execute(sql, params)
+                await self.db.execute("COMMIT")
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            return cur
+        except aiosqlite.Error as exc:
+            raise StorageError(str(exc)) from exc
+
+    async def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
+        try:
+            async with self.db.execute(sql, params) as cur:
+                return list(await cur.fetchall())
+        except aiosqlite.Error as exc:
+            raise StorageError(str(exc)) from exc
+
+    # ------------------------------------------------------------------ decisions
+
+    async def record_decision(
+        self,
+        *,
+        update_id: int,
+        chat_id: int | None,
+        chat_type: str,
+        user_id: int | None,
+        language: str,
+        source: str,
+        text: str,
+        forward_origin: dict[str, Any] | None,
+        screening: Screening,
+        latency_ms: float,
+    ) -> tuple[Decision, bool]:
+        """Store the decision for an update, once. Returns (decision, created); a redelivered update
+        returns the row stored the first time with created=False."""
+        existing = await self.decision_for_update(update_id)
+        if existing is not None:
+            return existing, False
+        s = screening
+        cur = await self._write(
+            "INSERT OR IGNORE INTO decisions (update_id, chat_id, chat_type, user_id, language, source, text, "
+            "text_sha256, forward_origin, verdict, category, clauses, findings, evidence, confidence, needs_review, "
+            "policy_version, latency_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                update_id, chat_id, chat_type, user_id, language, source, text,
+                hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+                json.dumps(forward_origin, ensure_ascii=False) if forward_origin else None,
+                s.verdict, s.category, json.dumps(list(s.clauses)),
+                json.dumps([f.model_dump(mode="json") for f in s.findings], ensure_ascii=False),
+                json.dumps([e.model_dump(mode="json") for e in s.evidence], ensure_ascii=False),
+                s.confidence, int(s.needs_review), s.policy_version, round(latency_ms, 3), utcnow(),
+            ),
+        )  # fmt: skip
+        decision = await self.decision_for_update(update_id)
+        assert decision is not None
+        return decision, cur.rowcount == 1
+
+    async def mark_replied(self, decision_id: int, message_id: int | None) -> None:
+        await self._write(
+            "UPDATE decisions SET replied_at = ?, reply_message_id = ? WHERE id = ? AND replied_at IS NULL",
+            (utcnow(), message_id, decision_id),
+        )
+
+    async def decision_for_update(self, update_id: int) -> Decision | None:
+        rows = await self._read(f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE update_id = ?", (update_id,))
+        return _decision(rows[0]) if rows else None
+
+    async def decision(self, decision_id: int) -> Decision | None:
+        rows = await self._read(f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE id = ?", (decision_id,))
+        return _decision(rows[0]) if rows else None
+
+    async def history(self, user_id: int, limit: int = 10) -> list[Decision]:
+        rows = await self._read(
+            f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit)
+        )
+        return [_decision(r) for r in rows]
+
+    async def forget_user(self, user_id: int) -> int:
+        """Erase a user's texts and identity; the verdict rows stay, anonymous, for statistics."""
+        cur = await self._write(
+            "UPDATE decisions SET text = NULL, forward_origin = NULL, user_id = NULL, chat_id = NULL, "
+            "evidence = '[]', findings = '[]' WHERE user_id = ?",
+            (user_id,),
+        )
+        await self._write("UPDATE disputes SET user_id = NULL, comment = NULL WHERE user_id = ?", (user_id,))
+        await self._write("DELETE FROM user_settings WHERE user_id = ?", (user_id,))
+        return cur.rowcount
+
+    async def count_decisions(self) -> int:
+        rows = await self._read("SELECT COUNT(*) FROM decisions")
+        return int(rows[0][0])
+
+    # ------------------------------------------------------------------ disputes
+
+    async def add_dispute(self, decision_id: int, user_id: int | None, proposed: str) -> Dispute:
+        cur = await self._write(
+            "INSERT INTO disputes (decision_id, user_id, proposed, created_at) VALUES (?, ?, ?, ?)",
+            (decision_id, user_id, proposed, utcnow()),
+        )
+        dispute = await self.dispute(int(cur.lastrowid or 0))
+        assert dispute is not None
+        return dispute
+
+    async def comment_dispute(self, dispute_id: int, comment: str) -> None:
+        await self._write("UPDATE disputes SET comment = ? WHERE id = ?", (comment, dispute_id))
+
+    async def dispute(self, dispute_id: int) -> Dispute | None:
+        rows = await self._read(
+            "SELECT id, decision_id, user_id, proposed, comment, created_at FROM disputes WHERE id = ?", (dispute_id,)
+        )
+        return Dispute(*tuple(rows[0])) if rows else None
+
+    async def disputes_for(self, decision_id: int) -> list[Dispute]:
+        rows = await self._read(
+            "SELECT id, decision_id, user_id, proposed, comment, created_at FROM disputes WHERE decision_id = ? "
+            "ORDER BY id",
+            (decision_id,),
+        )
+        return [Dispute(*tuple(r)) for r in rows]
+
+    # ------------------------------------------------------------------ user settings
+
+    async def language(self, user_id: int) -> str | None:
+        rows = await self._read("SELECT language FROM user_settings WHERE user_id = ?", (user_id,))
+        return rows[0][0] if rows else None
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        await self._write(
+            "INSERT INTO user_settings (user_id, language, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(user_id) DO UPDATE SET language = excluded.language, updated_at = excluded.updated_at",
+            (user_id, language, utcnow()),
+        )
+
+    async def integrity_check(self) -> str:
+        rows = await self._read("PRAGMA integrity_check")
+        return str(rows[0][0])

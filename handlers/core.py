@@ -1,0 +1,166 @@
+"""What every handler shares: the dependencies, the user's language, and screening a text into a
+recorded decision and a verdict card."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.config import Settings
+from bot.messages import pick_language, t
+from bot.storage import Decision, Storage
+from handlers.cards import pack, verdict_card
+from policy import Engine, Policy
+
+log = logging.getLogger(__name__)
+
+#: Screening a text this long takes long enough to move off the event loop.
+OFFLOAD_CHARS = 5_000
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    storage: Storage
+    engine: Engine
+    policy: Policy
+    _hits: dict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    _warned: dict[int, float] = field(default_factory=dict)
+
+    def over_limit(self, user_id: int, now: float | None = None) -> bool:
+        """Sliding one-minute window per user."""
+        now = time.monotonic() if now is None else now
+        hits = self._hits[user_id]
+        while hits and now - hits[0] > 60:
+            hits.popleft()
+        if len(hits) >= self.settings.user_rate_limit_per_minute:
+            return True
+        hits.append(now)
+        return False
+
+    def should_warn(self, user_id: int, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        if now - self._warned.get(user_id, -1e9) > 60:
+            self._warned[user_id] = now
+            return True
+        return False
+
+
+def deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:
+    found: Deps = context.application.bot_data["deps"]
+    return found
+
+
+async def language(d: Deps, user: User | None) -> str:
+    stored = await d.storage.language(user.id) if user else None
+    return pick_language(stored, user.language_code if user else None, d.settings.default_language)
+
+
+async def send_html(message: Message, chunks: list[str], markup: InlineKeyboardMarkup | None = None) -> Message:
+    """Send chunks in order; the buttons go on the last one. Returns the last message sent."""
+    sent = message
+    for i, chunk in enumerate(chunks):
+        sent = await message.reply_html(
+            chunk,
+            reply_markup=markup if i == len(chunks) - 1 else None,
+            do_quote=i == 0 and message.chat.type != "private",
+            disable_web_page_preview=True,
+        )
+    return sent
+
+
+def card_buttons(decision_id: int, clause: int | None, lang: str) -> InlineKeyboardMarkup:
+    row = []
+    if clause:
+        row.append(InlineKeyboardButton(t("button.full_clause", lang), callback_data=f"fc:{decision_id}:{clause}"))
+    row.append(InlineKeyboardButton(t("button.draft", lang), callback_data=f"dr:{decision_id}"))
+    return InlineKeyboardMarkup(
+        [row, [InlineKeyboardButton(t("button.wrong", lang), callback_data=f"wv:{decision_id}")]]
+    )
+
+
+def conditions_of(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for f in findings:
+        if f.get("verdict") == "conditional":
+            for c in f.get("conditions", []):
+                out.setdefault(c["id"], c)
+    return list(out.values())
+
+
+def render_decision(d: Deps, decision: Decision, lang: str, source_note: str | None = None) -> list[str]:
+    return pack(
+        verdict_card(
+            d.policy,
+            lang,
+            verdict=decision.verdict,
+            category=decision.category,
+            clauses=decision.clauses,
+            findings=decision.findings,
+            evidence=decision.evidence,
+            conditions=conditions_of(decision.findings),
+            needs_review=decision.needs_review,
+            source_note=source_note,
+        )
+    )
+
+
+async def screen_and_reply(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    text: str,
+    source: str,
+    forward_origin: dict[str, Any] | None = None,
+    source_note: str | None = None,
+) -> None:
+    """Screen, commit the decision, then reply; a redelivered update is answered at most once."""
+    d = deps(context)
+    message = update.effective_message
+    user = update.effective_user
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
+    lang = await language(d, user)
+    existing = await d.storage.decision_for_update(update.update_id)
+    if existing is not None and existing.replied_at is not None:
+        log.info("update %s already answered (decision %s)", update.update_id, existing.id)
+        return
+    started = time.perf_counter()
+    if len(text) > OFFLOAD_CHARS:
+        screening = await asyncio.to_thread(d.engine.screen, text)
+    else:
+        screening = d.engine.screen(text)
+    latency_ms = (time.perf_counter() - started) * 1000
+    decision, _created = await d.storage.record_decision(
+        update_id=update.update_id,
+        chat_id=chat.id,
+        chat_type=chat.type,
+        user_id=user.id if user else None,
+        language=lang,
+        source=source,
+        text=text,
+        forward_origin=forward_origin,
+        screening=screening,
+        latency_ms=latency_ms,
+    )
+    chunks = render_decision(d, decision, lang, source_note)
+    markup = None
+    if decision.verdict != "not_a_request":
+        markup = card_buttons(decision.id, decision.clauses[0] if decision.clauses else None, lang)
+    sent = await send_html(message, chunks, markup)
+    await d.storage.mark_replied(decision.id, sent.message_id if sent is not message else None)
+
+
+async def reply_text(update: Update, text: str, html: bool = False) -> None:
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(text if html else escape(text), parse_mode=ParseMode.HTML)
