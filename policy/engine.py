@@ -50,6 +50,7 @@ _ITEM_START = re.compile(
     r"|\(?\d{1,2}\)|\d{1,2}[.、](?!\d)|[①②③④⑤⑥⑦⑧⑨⑩]))"
 )
 _CLAUSE_BREAK = re.compile(r"[，。；;,.!！?？\n:：]")
+_SENTENCE_BREAK = re.compile(r"[。；;.!！?？\n:：]")
 _LITERAL = re.compile(r"[^\\.^$*+?{}\[\]|()]+")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z]{2}")
@@ -146,19 +147,25 @@ class Engine:
     # ------------------------------------------------------------------ matching
 
     def _negated(self, text: str, start: int) -> bool:
-        lo = max(0, start - 12)
-        window = text[lo:start]
+        """Is the match at `start` negated? Chinese: a negator within its clause (enumerations with 、
+        stay in the clause); English: a negator within the six words before it, across commas, so that
+        "no display boards, videos or photos" negates all three."""
+        window = text[max(0, start - 40) : start]
+        if _HAN.search(window[-12:]):
+            window = window[-12:]
+            cut = None
+            for m in _CLAUSE_BREAK.finditer(window):
+                cut = m.end()
+            if cut is not None:
+                window = window[cut:]
+            return bool(window) and bool(self._negator_zh.search(window[-10:]))
         cut = None
-        for m in _CLAUSE_BREAK.finditer(window):
+        for m in _SENTENCE_BREAK.finditer(window):
             cut = m.end()
         if cut is not None:
             window = window[cut:]
-        if not window:
-            return False
-        if self._negator_zh.search(window[-8:]):
-            return True
-        words = window.split()
-        return bool(self._negator_en.search(" ".join(words[-4:])))
+        words = window.replace(",", " ").split()
+        return bool(self._negator_en.search(" ".join(words[-6:])))
 
     def _add(self, found: list[Match], text: str, sig: Signal, start: int, end: int) -> None:
         neg = sig.negatable and sig.kind not in ("noise", "negation") and self._negated(text, start)
@@ -206,6 +213,11 @@ class Engine:
             # Repeats of the same signal add a little, not a lot: one word said five times is one idea.
             scores[sig.category] += sig.weight * (1.0 if n == 0 else 0.25 if n < 3 else 0.0)
         return scores
+
+    @staticmethod
+    def _noise(matches: list[Match]) -> float:
+        """Chit-chat, spam and questions about the bot compete with the task signals."""
+        return sum({m.signal.id: m.signal.weight for m in matches if m.signal.kind == "noise"}.values())
 
     @staticmethod
     def _active(m: Match, present: set[str]) -> bool:
@@ -260,7 +272,7 @@ class Engine:
             elif category in ("teaching", "none"):
                 category = "unrelated_affairs"
             confidence = 0.9 if top.signal.rank >= 5 else 0.8
-        elif best_score < TASK_THRESHOLD:
+        elif best_score < TASK_THRESHOLD or self._noise(scope) >= best_score:
             verdict, category, confidence = "not_a_request", "none", 0.6
         else:
             rule = self.rules[category]
