@@ -12,9 +12,26 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Debian packages the tests need: a CJK font to render the notice pictures of tests/reading.
+# Installed once with apt-get (as root, else through sudo); skipped when already installed.
+TEST_DEBS := fonts-wqy-microhei
+DEBS_STAMP := $(VENV)/.debs-installed
+
+$(DEBS_STAMP): $(STAMP) Makefile
+	@missing=$$(for p in $(TEST_DEBS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		command -v apt-get >/dev/null || { echo "install these packages (Debian names): $$missing" >&2; exit 1; }; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "installing $$missing"; \
+		$$sudo apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	touch $@
+
 setup: $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) $(DEBS_STAMP)
 	$(PY) -m pytest
 
 run: $(STAMP)
@@ -35,8 +52,9 @@ model: $(STAMP)
 cv: $(STAMP)
 	$(PY) -m policy cv
 
-bench: $(STAMP)
+bench: $(STAMP) $(DEBS_STAMP)
 	$(PY) tests/bench/bench_policy.py
+	$(PY) tests/bench/bench_reading.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
