@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     #: Screening requests one user may send per minute before getting a polite wait message.
     user_rate_limit_per_minute: int = Field(default=30, ge=1, le=10_000)
+    #: Message texts (and what quotes them) older than this are erased by a daily job; verdict rows stay.
+    retention_days: int = Field(default=180, ge=1, le=36_500)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

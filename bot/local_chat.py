@@ -28,12 +28,15 @@ class Terminal:
     def on_call(self, call: ApiCall) -> None:
         if not call.ok:
             return
-        if call.method in ("sendMessage", "editMessageText", "sendDocument"):
+        if call.method in ("sendMessage", "editMessageText", "sendDocument", "sendPhoto"):
             msg = call.result if isinstance(call.result, dict) else {}
             text = msg.get("text") or msg.get("caption") or ""
             prefix = "jianfu (edited)" if call.method == "editMessageText" else "jianfu"
             if msg.get("document"):
                 text = f"[file: {msg['document'].get('file_name')}] {text}"
+            elif msg.get("photo"):
+                size = msg["photo"][-1]
+                text = f"[picture: {size.get('width')}x{size.get('height')}, {size.get('file_size')} bytes] {text}"
             self.out.write(f"\n{prefix}> {text}\n")
             markup = msg.get("reply_markup") or {}
             rows = markup.get("inline_keyboard") or []

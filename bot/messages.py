@@ -65,14 +65,14 @@ CATALOG: dict[str, dict[str, str]] = {
         "可以拒绝，还是须满足条件，并引用条款、指出原文依据，还可以帮您起草一份得体的回复。\n\n"
         "在群里：回复某条通知并发送 /check，或 @我。\n\n"
         "<b>我会保存什么</b>：您发来的文本、判断结果和时间，用于复核和统计；区教育局的管理员可以查看。"
-        "发送 /forget 可删除您的文本。判断仅供参考，不构成法律意见。",
+        "文本保存 {days} 天后自动删除，发送 /forget 可随时删除。判断仅供参考，不构成法律意见。",
         "en": "Hello, I am <b>jianfu</b> (减负).\n\nSend me a task notice your school received (text, a forwarded "
         "message, a photo with a caption, or a .txt file) and I will check it against the 2019 national Opinion on "
         "reducing the burden of primary and secondary school teachers: may it be assigned, may the school refuse, "
         "or only under conditions. I cite the clause, quote what in your message decided it, and can draft a polite "
         "reply.\n\nIn groups: reply to a notice with /check, or mention me.\n\n<b>What I store</b>: the text you send, "
-        "the verdict and the time, for review and statistics; the district office's admins can see them. /forget "
-        "deletes your texts. Verdicts are guidance, not legal advice.",
+        "the verdict and the time, for review and statistics; the district office's admins can see them. Texts are "
+        "deleted after {days} days, or whenever you send /forget. Verdicts are guidance, not legal advice.",
     },
     "help": {
         "zh": "<b>用法</b>\n• 私聊：直接发送或转发通知文字\n• 群聊：回复通知并发送 /check，或 /check 加文字，或 @我\n"
@@ -170,6 +170,168 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "draft.office": {"zh": "有关单位", "en": "the office concerned"},
     "draft.school": {"zh": "××学校（盖章）", "en": "[School name and seal]"},
+    # ---------------------------------------------------------------- the admins' side (handlers/admin.py)
+    "short.allow": {"zh": "✅ 可以安排", "en": "✅ may be assigned"},
+    "short.refuse": {"zh": "⛔ 可以拒绝", "en": "⛔ may refuse"},
+    "short.conditional": {"zh": "⚠️ 有条件", "en": "⚠️ conditional"},
+    "short.not_a_request": {"zh": "💬 不是任务", "en": "💬 not a task"},
+    "chat.private": {"zh": "私聊", "en": "private chat"},
+    "chat.group": {"zh": "群聊", "en": "group"},
+    "chat.supergroup": {"zh": "群聊", "en": "group"},
+    "chat.channel": {"zh": "频道", "en": "channel"},
+    "cmd.review": {"zh": "复核队列（管理员）", "en": "Review queue (admins)"},
+    "cmd.log": {"zh": "决策记录，可筛选、翻页（管理员）", "en": "Decision log, filtered and paged (admins)"},
+    "cmd.show": {"zh": "查看一条记录全文，如 /show 12（管理员）", "en": "One decision in full, e.g. /show 12 (admins)"},
+    "cmd.stats": {
+        "zh": "统计与图表：/stats 7d|30d|all（管理员）",
+        "en": "Statistics and chart: /stats 7d|30d|all (admins)",
+    },
+    "cmd.export": {
+        "zh": "导出：/export csv|jsonl 7d|30d|all，或 /export labels（管理员）",
+        "en": "Export: /export csv|jsonl 7d|30d|all, or /export labels (admins)",
+    },
+    "help.admin": {"zh": "<b>管理员命令</b>\n{commands}", "en": "<b>Admin commands</b>\n{commands}"},
+    "period.7d": {"zh": "最近7天", "en": "the last 7 days"},
+    "period.30d": {"zh": "最近30天", "en": "the last 30 days"},
+    "period.all": {"zh": "全部", "en": "all time"},
+    "text.gone": {"zh": "（文本已删除）", "en": "(text deleted)"},
+    # review queue
+    "review.empty": {"zh": "没有待复核的记录。", "en": "Nothing to review."},
+    "review.end": {
+        "zh": "这一轮已看完，还有 {n} 条待复核。发送 /review 从头开始。",
+        "en": "End of the queue; {n} still pending. Send /review to start again.",
+    },
+    "review.header": {
+        "zh": "<b>复核 #{id}</b>（待复核共 {pending} 条）",
+        "en": "<b>Review #{id}</b> ({pending} pending)",
+    },
+    "review.meta": {"zh": "{time} · {chat} · 来源：{source}", "en": "{time} · {chat} · source: {source}"},
+    "review.user": {"zh": "用户 {user}", "en": "user {user}"},
+    "review.forwarded": {"zh": "转发自：{name}", "en": "forwarded from: {name}"},
+    "review.text": {"zh": "<b>原文</b>", "en": "<b>Text</b>"},
+    "review.engine": {
+        "zh": "<b>引擎判断</b>：{verdict} · {category} · 条款 {clauses} · 置信度 {confidence}",
+        "en": "<b>Engine</b>: {verdict} · {category} · clauses {clauses} · confidence {confidence}",
+    },
+    "review.current": {
+        "zh": "<b>当前判断（已复核）</b>：{verdict} · {category} · 条款 {clauses}",
+        "en": "<b>Now (after review)</b>: {verdict} · {category} · clauses {clauses}",
+    },
+    "review.flagged": {"zh": "🔎 引擎把握不大，已标记复核。", "en": "🔎 The engine was unsure and flagged it."},
+    "review.evidence": {"zh": "<b>原文依据</b>", "en": "<b>Evidence</b>"},
+    "review.disputes": {"zh": "<b>异议</b>", "en": "<b>Disputes</b>"},
+    "review.dispute_line": {"zh": "{time} {who} 认为应为：{verdict}", "en": "{time} {who} says: {verdict}"},
+    "review.someone": {"zh": "（已删除身份的用户）", "en": "(a forgotten user)"},
+    "review.history": {"zh": "<b>复核记录</b>", "en": "<b>Reviews</b>"},
+    "review.history_line": {
+        "zh": "{time} 复核人 {reviewer}：{before} → {after}",
+        "en": "{time} reviewer {reviewer}: {before} → {after}",
+    },
+    "review.reason": {"zh": "理由：{reason}", "en": "reason: {reason}"},
+    "review.pick_clause": {
+        "zh": "<b>改为：{verdict}</b>\n请点选依据的条款，或直接发送条款号（1–17，可在后面附理由，例如：12 与教学无关的招商活动）。",
+        "en": "<b>Change to: {verdict}</b>\nPick the clause, or send its number (1–17), optionally followed by a reason, "
+        "e.g. 12 investment promotion, unrelated to teaching.",
+    },
+    "review.typed_usage": {
+        "zh": "请发送 1 到 17 之间的条款号（可在后面附理由），或在上一条消息里点“返回”。",
+        "en": "Send a clause number from 1 to 17 (optionally followed by a reason), or press Back above.",
+    },
+    "review.confirmed": {
+        "zh": "✔ 复核人 {reviewer} 已确认：{verdict}。",
+        "en": "✔ Reviewer {reviewer} confirmed: {verdict}.",
+    },
+    "review.changed": {
+        "zh": "✔ 复核人 {reviewer} 已改为：{verdict}（条款 {clauses}）。",
+        "en": "✔ Reviewer {reviewer} changed it to: {verdict} (clauses {clauses}).",
+    },
+    "review.skipped": {"zh": "已跳过。", "en": "Skipped."},
+    "review.stale": {
+        "zh": "这条记录刚被其他复核人处理过，已刷新，请重新查看。",
+        "en": "Someone else just reviewed this; it has been refreshed.",
+    },
+    "review.told": {
+        "zh": "您对判断 #{id}（“{excerpt}”）提出的异议已由复核人员处理：{outcome}",
+        "en": 'Your dispute of verdict #{id} ("{excerpt}") has been reviewed: {outcome}',
+    },
+    "review.told_confirmed": {"zh": "维持原判断：{verdict}。", "en": "the verdict stands: {verdict}."},
+    "review.told_changed": {
+        "zh": "已改为：{verdict}（依据第{clauses}条）。",
+        "en": "it is now: {verdict} (clause {clauses}).",
+    },
+    "review.told_not_a_request": {"zh": "已改为：{verdict}。", "en": "it is now: {verdict}."},
+    "button.confirm": {"zh": "✔ 确认", "en": "✔ Confirm"},
+    "button.change_to": {"zh": "改为 {verdict}", "en": "→ {verdict}"},
+    "button.change_clause": {"zh": "✎ 只改条款", "en": "✎ Change the clause"},
+    "button.clause": {"zh": "第{n}条 {title}", "en": "{n}. {title}"},
+    "button.back": {"zh": "返回", "en": "Back"},
+    "button.open_review": {"zh": "复核 #{id}", "en": "Review #{id}"},
+    "button.previous": {"zh": "◀ 上一页", "en": "◀ Previous"},
+    "button.next": {"zh": "下一页 ▶", "en": "Next ▶"},
+    # the log and one decision
+    "log.usage": {
+        "zh": "用法：/log [筛选] [页码]。筛选可以是判断（allow、refuse、conditional、not_a_request）、"
+        "类别（如 unrelated_affairs）、reviewed（已复核）或 disputed（有异议）。",
+        "en": "Usage: /log [filter] [page]. The filter is a verdict (allow, refuse, conditional, not_a_request), "
+        "a category (e.g. unrelated_affairs), reviewed or disputed.",
+    },
+    "log.header": {
+        "zh": "<b>决策记录</b>{filter}：第 {page}/{pages} 页，共 {total} 条",
+        "en": "<b>Decision log</b>{filter}: page {page} of {pages}, {total} in all",
+    },
+    "log.filter": {"zh": "（{name}）", "en": " ({name})"},
+    "log.empty": {"zh": "没有符合条件的记录。", "en": "No decisions match."},
+    "log.marks": {"zh": "✎ 已复核　❓ 有异议　🔎 待复核", "en": "✎ reviewed  ❓ disputed  🔎 pending"},
+    "show.usage": {"zh": "用法：/show 编号，例如 /show 12", "en": "Usage: /show ID, e.g. /show 12"},
+    "show.header": {"zh": "<b>记录 #{id}</b>", "en": "<b>Decision #{id}</b>"},
+    "show.meta": {
+        "zh": "时间：{time}\n聊天：{chat}（{chat_id}）\n用户：{user}\n来源：{source}\n语言：{language}\n"
+        "策略版本：{policy}\n置信度：{confidence}　耗时：{latency} ms",
+        "en": "Time: {time}\nChat: {chat} ({chat_id})\nUser: {user}\nSource: {source}\nLanguage: {language}\n"
+        "Policy: {policy}\nConfidence: {confidence}  Latency: {latency} ms",
+    },
+    "show.none": {"zh": "无", "en": "none"},
+    # statistics
+    "stats.usage": {"zh": "用法：/stats 7d|30d|all", "en": "Usage: /stats 7d|30d|all"},
+    "stats.none": {"zh": "{period}没有记录。", "en": "No decisions in {period}."},
+    "stats.header": {"zh": "<b>统计：{period}</b>，共 {total} 条", "en": "<b>Statistics: {period}</b>, {total} in all"},
+    "stats.digest_header": {
+        "zh": "<b>每周摘要：{period}</b>，共 {total} 条",
+        "en": "<b>Weekly digest: {period}</b>, {total} in all",
+    },
+    "stats.by_verdict": {"zh": "<b>按判断</b>", "en": "<b>By verdict</b>"},
+    "stats.by_category": {"zh": "<b>按类别</b>", "en": "<b>By category</b>"},
+    "stats.rates": {
+        "zh": "需要复核：{review}（{review_share}）\n用户异议：{disputed}（{dispute_rate}）\n"
+        "已复核：{reviewed}，其中维持引擎判断：{agreed}（{agreement}）",
+        "en": "Needed review: {review} ({review_share})\nDisputed: {disputed} ({dispute_rate})\n"
+        "Reviewed: {reviewed}, of which the engine's verdict stood: {agreed} ({agreement})",
+    },
+    "stats.origins": {
+        "zh": "<b>可拒绝任务的来源（转发自）</b>",
+        "en": "<b>Where refusable tasks came from (forwarded from)</b>",
+    },
+    "stats.issuers": {
+        "zh": "<b>可拒绝任务的发文单位（文中所提）</b>",
+        "en": "<b>Issuing offices of refusable tasks (named in the text)</b>",
+    },
+    "stats.chart_caption": {"zh": "每周各类任务数（{period}）", "en": "Tasks per category per week ({period})"},
+    # exports
+    "export.usage": {
+        "zh": "用法：/export csv|jsonl [7d|30d|all]，或 /export labels（已复核的样本）",
+        "en": "Usage: /export csv|jsonl [7d|30d|all], or /export labels (the reviewed examples)",
+    },
+    "export.none": {"zh": "没有可导出的记录。", "en": "Nothing to export."},
+    "export.caption": {"zh": "{n} 条记录（{period}）", "en": "{n} decisions ({period})"},
+    "export.labels_caption": {
+        "zh": "{n} 条已复核样本（另有 {skipped} 条文本已删除，未导出）",
+        "en": "{n} reviewed examples ({skipped} more had their text deleted and are left out)",
+    },
+    # the admin chat
+    "admin.news_header": {"zh": "<b>新的待复核记录：{n} 条</b>", "en": "<b>New for review: {n}</b>"},
+    "admin.reason.needs_review": {"zh": "🔎 把握不大", "en": "🔎 unsure"},
+    "admin.reason.disputed": {"zh": "❓ 用户异议", "en": "❓ disputed"},
+    "admin.more": {"zh": "另有 {n} 条，发送 /review 查看。", "en": "{n} more: send /review."},
 }
 
 

@@ -19,7 +19,7 @@ from telegram.ext import (
 
 from bot.messages import t
 from bot.storage import StorageError
-from handlers import buttons, commands, messages
+from handlers import admin, buttons, commands, messages
 from handlers.core import deps, language, reply_text
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 def register(app: Application) -> None:
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
-    app.add_handler(TypeHandler(Update, rate_limit), group=-1)
+    app.add_handler(TypeHandler(Update, rate_limit), group=-2)
+    # A reviewer typing a clause is answered before anything else reads the text (it stops the update there).
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, admin.typed_clause), group=-1)
     handlers = {
         "start": commands.start,
         "help": commands.help_command,
@@ -75,6 +77,17 @@ def register(app: Application) -> None:
     assert set(handlers) == {name for name, _ in commands.COMMANDS}
     for name, callback in handlers.items():
         app.add_handler(CommandHandler(name, callback))
+    admin_handlers = {
+        "review": admin.review,
+        "log": admin.log_command,
+        "show": admin.show,
+        "stats": admin.stats,
+        "export": admin.export,
+    }
+    assert set(admin_handlers) == {name for name, _ in commands.ADMIN_COMMANDS}
+    for name, callback in admin_handlers.items():
+        app.add_handler(CommandHandler(name, callback))
+    app.add_handler(CallbackQueryHandler(admin.on_admin_button, pattern=r"^(?:rv|lg):"))
     app.add_handler(CallbackQueryHandler(buttons.on_button))
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, messages.private_text))
     app.add_handler(MessageHandler(private & filters.PHOTO, messages.photo))

@@ -101,7 +101,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if extra not in VERDICT_CHOICES:
             await query.answer(t("not_permitted", lang), show_alert=True)
             return
-        dispute = await d.storage.add_dispute(decision.id, query.from_user.id, extra)
+        dispute = await d.storage.add_dispute(decision.id, query.from_user.id, extra, lang)
         if context.user_data is not None:
             context.user_data["awaiting_comment"] = dispute.id
         await query.answer()
@@ -120,4 +120,5 @@ async def _forget(d: Deps, query: CallbackQuery, lang: str, confirmed: bool) -> 
         await query.edit_message_text(t("forget.cancelled", lang))
         return
     n = await d.storage.forget_user(query.from_user.id)
+    d.languages.pop(query.from_user.id, None)
     await query.edit_message_text(t("forget.done", lang, n=n))

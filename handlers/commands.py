@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.messages import t
 from handlers.cards import clause_table, excerpt, full_clause
-from handlers.core import deps, language, reply_text, screen_and_reply, send_html
+from handlers.core import admin_place, deps, language, reply_text, screen_and_reply, send_html
 from handlers.intake import forward_origin, message_text
 
 #: name -> catalog key of its description. Order is the order users see.
@@ -23,21 +23,36 @@ COMMANDS: list[tuple[str, str]] = [
     ("history", "cmd.history"),
     ("forget", "cmd.forget"),
 ]
+#: The admins' commands (handlers/admin.py): in the admins' own command menus and their /help only.
+ADMIN_COMMANDS: list[tuple[str, str]] = [
+    ("review", "cmd.review"),
+    ("log", "cmd.log"),
+    ("show", "cmd.show"),
+    ("stats", "cmd.stats"),
+    ("export", "cmd.export"),
+]
 
 
-def bot_commands(lang: str) -> list[BotCommand]:
-    return [BotCommand(name, t(key, lang)) for name, key in COMMANDS]
+def bot_commands(lang: str, admin: bool = False) -> list[BotCommand]:
+    table = COMMANDS + ADMIN_COMMANDS if admin else COMMANDS
+    return [BotCommand(name, t(key, lang)) for name, key in table]
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    lang = await language(deps(context), update.effective_user)
-    await reply_text(update, t("start", lang), html=True)
+    d = deps(context)
+    lang = await language(d, update.effective_user)
+    await reply_text(update, t("start", lang, days=d.settings.retention_days), html=True)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    lang = await language(deps(context), update.effective_user)
+    d = deps(context)
+    lang = await language(d, update.effective_user)
     lines = "\n".join(f"/{name} — {escape(t(key, lang))}" for name, key in COMMANDS)
-    await reply_text(update, t("help", lang, commands=lines), html=True)
+    text = t("help", lang, commands=lines)
+    if admin_place(d, update):
+        admin_lines = "\n".join(f"/{name} — {escape(t(key, lang))}" for name, key in ADMIN_COMMANDS)
+        text += "\n\n" + t("help.admin", lang, commands=admin_lines)
+    await reply_text(update, text, html=True)
 
 
 async def clauses(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -79,6 +94,7 @@ async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await reply_text(update, t("lang.usage", await language(d, user)))
         return
     await d.storage.set_language(user.id, choice)
+    d.languages[user.id] = choice
     await reply_text(update, t("lang.set", choice))
 
 

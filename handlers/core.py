@@ -35,6 +35,8 @@ class Deps:
     policy: Policy
     _hits: dict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     _warned: dict[int, float] = field(default_factory=dict)
+    #: /lang choices, read once per user: the database is asked only on a user's first message.
+    languages: dict[int, str | None] = field(default_factory=dict)
 
     def over_limit(self, user_id: int, now: float | None = None) -> bool:
         """Sliding one-minute window per user."""
@@ -60,8 +62,20 @@ def deps(context: ContextTypes.DEFAULT_TYPE) -> Deps:
     return found
 
 
+def admin_place(d: Deps, update: Update) -> bool:
+    """An admin, in a private chat or the admin chat: the only place admin material may be shown."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or not d.settings.is_admin(user.id):
+        return False
+    return chat.type == "private" or (d.settings.admin_chat_id is not None and chat.id == d.settings.admin_chat_id)
+
+
 async def language(d: Deps, user: User | None) -> str:
-    stored = await d.storage.language(user.id) if user else None
+    stored = None
+    if user is not None:
+        if user.id not in d.languages:
+            d.languages[user.id] = await d.storage.language(user.id)
+        stored = d.languages[user.id]
     return pick_language(stored, user.language_code if user else None, d.settings.default_language)
 
 
@@ -130,17 +144,13 @@ async def screen_and_reply(
     if message is None or chat is None:
         return
     lang = await language(d, user)
-    existing = await d.storage.decision_for_update(update.update_id)
-    if existing is not None and existing.replied_at is not None:
-        log.info("update %s already answered (decision %s)", update.update_id, existing.id)
-        return
     started = time.perf_counter()
     if len(text) > OFFLOAD_CHARS:
         screening = await asyncio.to_thread(d.engine.screen, text)
     else:
         screening = d.engine.screen(text)
     latency_ms = (time.perf_counter() - started) * 1000
-    decision, _created = await d.storage.record_decision(
+    decision, created = await d.storage.record_decision(
         update_id=update.update_id,
         chat_id=chat.id,
         chat_type=chat.type,
@@ -152,6 +162,9 @@ async def screen_and_reply(
         screening=screening,
         latency_ms=latency_ms,
     )
+    if not created and decision.replied_at is not None:
+        log.info("update %s already answered (decision %s)", update.update_id, decision.id)
+        return
     chunks = render_decision(d, decision, lang, source_note)
     markup = None
     if decision.verdict != "not_a_request":

@@ -1,5 +1,19 @@
 """The decision log: one aiosqlite connection, numbered migrations, and the only place SQL lives."""
 
+from bot.storage.admin import AdminNews, AdminRepository, DecisionState, Entry, LogFilter, Review, Stats, days_ago
 from bot.storage.db import Decision, Dispute, Storage, StorageError
 
-__all__ = ["Decision", "Dispute", "Storage", "StorageError"]
+__all__ = [
+    "AdminNews",
+    "AdminRepository",
+    "Decision",
+    "DecisionState",
+    "Dispute",
+    "Entry",
+    "LogFilter",
+    "Review",
+    "Stats",
+    "Storage",
+    "StorageError",
+    "days_ago",
+]

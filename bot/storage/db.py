@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +61,8 @@ class Dispute:
     proposed: str
     comment: str | None
     created_at: str
+    #: The language the disputing user was answered in, to tell them the review's outcome in it.
+    language: str | None = None
 
 
 _DECISION_COLUMNS = (
@@ -77,10 +83,26 @@ def _decision(row: aiosqlite.Row | tuple[Any, ...]) -> Decision:
     )  # fmt: skip
 
 
+def split_statements(sql: str) -> list[str]:
+    """A migration's statements; a `;` inside a trigger body does not end the statement."""
+    statements, buffer = [], ""
+    for piece in sql.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \n;"):
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip(" \n;"):
+        statements.append(buffer.strip())
+    return statements
+
+
 class Storage:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._db: aiosqlite.Connection | None = None
+        # One connection serves every handler; a transaction must not interleave with another's.
+        self._lock = asyncio.Lock()
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -100,8 +122,13 @@ class Storage:
         try:
             self._db = await aiosqlite.connect(self.path, isolation_level=None)
             await self._db.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL keeps every commit across a crash of the process (what the kill test
+            # checks); only a power cut can lose the last commits.
+            await self._db.execute("PRAGMA synchronous=NORMAL")
             await self._db.execute("PRAGMA foreign_keys=ON")
             await self._db.execute("PRAGMA busy_timeout=2000")
+            # Erased texts are overwritten with zeros in the file, not only unlinked.
+            await self._db.execute("PRAGMA secure_delete=ON")
             await self.migrate()
         except aiosqlite.Error as exc:
             raise StorageError(f"cannot open the database: {exc}") from exc
@@ -132,9 +159,8 @@ class Storage:
                 continue
             await db.execute("BEGIN IMMEDIATE")
             try:
-                for statement in (s.strip() for s in sql.split(";")):
-                    if statement:
-                        await db.execute(statement)
+                for statement in split_statements(sql):
+                    await db.execute(statement)
                 await db.execute(
                     "INSERT INTO schema_migrations (number, name, applied_at) VALUES (?, ?, ?)",
                     (number, name, utcnow()),
@@ -147,17 +173,48 @@ class Storage:
         return applied
 
     async def _write(self, sql: str, params: tuple[Any, ...]) -> aiosqlite.Cursor:
-        try:
-            await self.db.execute("BEGIN IMMEDIATE")
+        async with self._lock:
             try:
-                cur = await self.db.execute(sql, params)
-                await self.db.execute("COMMIT")
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
-            return cur
-        except aiosqlite.Error as exc:
-            raise StorageError(str(exc)) from exc
+                await self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    cur = await self.db.execute(sql, params)
+                    await self.db.execute("COMMIT")
+                except BaseException:
+                    await self.db.execute("ROLLBACK")
+                    raise
+                return cur
+            except aiosqlite.Error as exc:
+                raise StorageError(str(exc)) from exc
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Several statements as one write transaction, under the same lock as `_write`."""
+        async with self._lock:
+            try:
+                await self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.db
+                    await self.db.execute("COMMIT")
+                except BaseException:
+                    await self.db.execute("ROLLBACK")
+                    raise
+            except aiosqlite.Error as exc:
+                raise StorageError(str(exc)) from exc
+
+    async def _write_returning(self, sql: str, params: tuple[Any, ...]) -> list[aiosqlite.Row]:
+        async with self._lock:
+            try:
+                await self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    async with self.db.execute(sql, params) as cur:
+                        rows = list(await cur.fetchall())
+                    await self.db.execute("COMMIT")
+                except BaseException:
+                    await self.db.execute("ROLLBACK")
+                    raise
+                return rows
+            except aiosqlite.Error as exc:
+                raise StorageError(str(exc)) from exc
 
     async def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
         try:
@@ -184,27 +241,29 @@ class Storage:
     ) -> tuple[Decision, bool]:
         """Store the decision for an update, once. Returns (decision, created); a redelivered update
         returns the row stored the first time with created=False."""
-        existing = await self.decision_for_update(update_id)
-        if existing is not None:
-            return existing, False
         s = screening
-        cur = await self._write(
-            "INSERT OR IGNORE INTO decisions (update_id, chat_id, chat_type, user_id, language, source, text, "
-            "text_sha256, forward_origin, verdict, category, clauses, findings, evidence, confidence, needs_review, "
-            "policy_version, latency_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                update_id, chat_id, chat_type, user_id, language, source, text,
-                hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
-                json.dumps(forward_origin, ensure_ascii=False) if forward_origin else None,
-                s.verdict, s.category, json.dumps(list(s.clauses)),
-                json.dumps([f.model_dump(mode="json") for f in s.findings], ensure_ascii=False),
-                json.dumps([e.model_dump(mode="json") for e in s.evidence], ensure_ascii=False),
-                s.confidence, int(s.needs_review), s.policy_version, round(latency_ms, 3), utcnow(),
-            ),
+        values = (
+            update_id, chat_id, chat_type, user_id, language, source, text,
+            hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+            json.dumps(forward_origin, ensure_ascii=False) if forward_origin else None,
+            s.verdict, s.category, json.dumps(list(s.clauses)),
+            json.dumps([f.model_dump(mode="json") for f in s.findings], ensure_ascii=False),
+            json.dumps([e.model_dump(mode="json") for e in s.evidence], ensure_ascii=False),
+            s.confidence, int(s.needs_review), s.policy_version, round(latency_ms, 3), utcnow(),
         )  # fmt: skip
-        decision = await self.decision_for_update(update_id)
-        assert decision is not None
-        return decision, cur.rowcount == 1
+        rows = await self._write_returning(
+            "INSERT INTO decisions (update_id, chat_id, chat_type, user_id, language, source, text, "
+            "text_sha256, forward_origin, verdict, category, clauses, findings, evidence, confidence, needs_review, "
+            "policy_version, latency_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"ON CONFLICT(update_id) DO NOTHING RETURNING {_DECISION_COLUMNS}",
+            values,
+        )
+        if rows:
+            return _decision(rows[0]), True
+        existing = await self.decision_for_update(update_id)
+        if existing is None:
+            raise StorageError(f"decision for update {update_id} neither inserted nor found")
+        return existing, False
 
     async def mark_replied(self, decision_id: int, message_id: int | None) -> None:
         await self._write(
@@ -227,15 +286,42 @@ class Storage:
         return [_decision(r) for r in rows]
 
     async def forget_user(self, user_id: int) -> int:
-        """Erase a user's texts and identity; the verdict rows stay, anonymous, for statistics."""
-        cur = await self._write(
-            "UPDATE decisions SET text = NULL, forward_origin = NULL, user_id = NULL, chat_id = NULL, "
-            "evidence = '[]', findings = '[]' WHERE user_id = ?",
-            (user_id,),
-        )
-        await self._write("UPDATE disputes SET user_id = NULL, comment = NULL WHERE user_id = ?", (user_id,))
-        await self._write("DELETE FROM user_settings WHERE user_id = ?", (user_id,))
+        """Erase a user's texts and identity; the verdict rows stay, anonymous, for statistics. Reviews are
+        the admins' own record and stay; they hold no text of the user's."""
+        async with self._transaction() as db:
+            cur = await db.execute(
+                "UPDATE decisions SET text = NULL, forward_origin = NULL, user_id = NULL, chat_id = NULL, "
+                "evidence = '[]', findings = '[]' WHERE user_id = ?",
+                (user_id,),
+            )
+            await db.execute("UPDATE disputes SET user_id = NULL, comment = NULL WHERE user_id = ?", (user_id,))
+            await db.execute("DELETE FROM user_settings WHERE user_id = ?", (user_id,))
+        await self._checkpoint()
         return cur.rowcount
+
+    async def purge_texts(self, before: str) -> int:
+        """Erase the texts (and what quotes them: evidence, findings, forward origin, dispute comments) of
+        everything older than `before`; verdict rows stay. Returns the number of decisions purged."""
+        async with self._transaction() as db:
+            cur = await db.execute(
+                "UPDATE decisions SET text = NULL, forward_origin = NULL, evidence = '[]', findings = '[]' "
+                "WHERE created_at < ? AND (text IS NOT NULL OR forward_origin IS NOT NULL OR evidence <> '[]' "
+                "OR findings <> '[]')",
+                (before,),
+            )
+            await db.execute(
+                "UPDATE disputes SET comment = NULL WHERE created_at < ? AND comment IS NOT NULL", (before,)
+            )
+        await self._checkpoint()
+        return cur.rowcount
+
+    async def _checkpoint(self) -> None:
+        """Copy the WAL into the database and empty it, so erased texts do not linger in old page images."""
+        try:
+            async with self._lock:
+                await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except aiosqlite.Error as exc:
+            raise StorageError(str(exc)) from exc
 
     async def count_decisions(self) -> int:
         rows = await self._read("SELECT COUNT(*) FROM decisions")
@@ -243,10 +329,12 @@ class Storage:
 
     # ------------------------------------------------------------------ disputes
 
-    async def add_dispute(self, decision_id: int, user_id: int | None, proposed: str) -> Dispute:
+    async def add_dispute(
+        self, decision_id: int, user_id: int | None, proposed: str, language: str | None = None
+    ) -> Dispute:
         cur = await self._write(
-            "INSERT INTO disputes (decision_id, user_id, proposed, created_at) VALUES (?, ?, ?, ?)",
-            (decision_id, user_id, proposed, utcnow()),
+            "INSERT INTO disputes (decision_id, user_id, proposed, created_at, language) VALUES (?, ?, ?, ?, ?)",
+            (decision_id, user_id, proposed, utcnow(), language),
         )
         dispute = await self.dispute(int(cur.lastrowid or 0))
         assert dispute is not None

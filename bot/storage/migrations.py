@@ -1,5 +1,9 @@
 """Numbered schema migrations. Each runs once, in order, inside a transaction; the applied numbers are
-recorded in `schema_migrations`, so running them again is a no-op."""
+recorded in `schema_migrations`, so running them again is a no-op.
+
+Decisions are events: once written, their verdict, category and clauses never change (a trigger refuses
+it). A review is an appended row in `reviews`; the current state of a decision (its verdict after the
+latest review, whether it awaits review) is derived by the `decision_state` view."""
 
 from __future__ import annotations
 
@@ -48,6 +52,60 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             language   TEXT,
             updated_at TEXT NOT NULL
         );
+        """,
+    ),
+    (
+        2,
+        "reviews (append-only), the derived current state of each decision, the disputing user's language",
+        """
+        ALTER TABLE disputes ADD COLUMN language TEXT;
+        CREATE TABLE reviews (
+            id                 INTEGER PRIMARY KEY,
+            decision_id        INTEGER NOT NULL REFERENCES decisions(id),
+            reviewer_id        INTEGER NOT NULL,
+            action             TEXT NOT NULL CHECK (action IN ('confirm', 'change')),
+            verdict_before     TEXT NOT NULL,
+            category_before    TEXT NOT NULL,
+            clauses_before     TEXT NOT NULL,
+            verdict_after      TEXT NOT NULL,
+            category_after     TEXT NOT NULL,
+            clauses_after      TEXT NOT NULL,
+            reason             TEXT,
+            answers_dispute_id INTEGER,
+            created_at         TEXT NOT NULL
+        );
+        CREATE INDEX reviews_decision ON reviews(decision_id, id);
+        CREATE INDEX disputes_created ON disputes(created_at);
+        CREATE TRIGGER reviews_are_never_updated BEFORE UPDATE ON reviews
+        BEGIN
+            SELECT RAISE(ABORT, 'reviews are append-only');
+        END;
+        CREATE TRIGGER reviews_are_never_deleted BEFORE DELETE ON reviews
+        BEGIN
+            SELECT RAISE(ABORT, 'reviews are append-only');
+        END;
+        CREATE TRIGGER decisions_keep_their_verdict
+        BEFORE UPDATE OF verdict, category, clauses, confidence, needs_review ON decisions
+        BEGIN
+            SELECT RAISE(ABORT, 'a decision is never rewritten: add a review');
+        END;
+        CREATE VIEW decision_state AS
+        SELECT
+            d.id AS decision_id,
+            COALESCE(r.verdict_after, d.verdict) AS verdict,
+            COALESCE(r.category_after, d.category) AS category,
+            COALESCE(r.clauses_after, d.clauses) AS clauses,
+            r.id AS review_id,
+            (SELECT COUNT(*) FROM disputes x WHERE x.decision_id = d.id) AS disputes,
+            (SELECT MAX(x.id) FROM disputes x WHERE x.decision_id = d.id) AS last_dispute_id,
+            CASE
+                WHEN d.needs_review = 1 AND r.id IS NULL THEN 1
+                WHEN COALESCE((SELECT MAX(x.id) FROM disputes x WHERE x.decision_id = d.id), 0)
+                     > COALESCE(r.answers_dispute_id, 0) THEN 1
+                ELSE 0
+            END AS pending
+        FROM decisions d
+        LEFT JOIN reviews r ON r.id = (SELECT MAX(y.id) FROM reviews y WHERE y.decision_id = d.id);
         """,
     ),
 ]

@@ -51,15 +51,18 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
 
 @pytest.fixture
 def make_env(tmp_path: Path) -> Callable[..., Any]:
-    def factory(**overrides: Any) -> Any:
-        return _running(settings_for(tmp_path, **overrides))
+    """`make_env(engine=None, **settings)`: a running bot; `engine` replaces the screening engine."""
+
+    def factory(engine: Any = None, **overrides: Any) -> Any:
+        return _running(settings_for(tmp_path, **overrides), engine)
 
     return factory
 
 
 class _running:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, engine: Any = None) -> None:
         self.settings = settings
+        self.engine = engine
 
     async def __aenter__(self) -> Env:
         self.emu = BotApiEmulator(token="123456:TEST-TOKEN-abcdef", bot_username="jianfu_test_bot")
@@ -67,7 +70,7 @@ class _running:
         self.storage = Storage(self.settings.database_path)
         await self.storage.open()
         self.app = build_application(
-            self.settings, self.storage, token=self.emu.token, base_url=self.emu.base_url,
+            self.settings, self.storage, self.engine, token=self.emu.token, base_url=self.emu.base_url,
             base_file_url=self.emu.base_file_url,
         )  # fmt: skip
         await self.app.initialize()
