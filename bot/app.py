@@ -12,15 +12,18 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUp
 
 import handlers
 from bot.config import Settings
+from bot.reading import OcrPool, ReadLimits
 from bot.storage import Storage
 from handlers.admin import on_startup, schedule_jobs
 from handlers.commands import bot_commands
-from handlers.core import Deps
+from handlers.core import Deps, Reader
 from policy import Engine, default_engine, default_policy
 
 log = logging.getLogger(__name__)
 
 CONCURRENT_UPDATES = 32
+#: OCR worker processes (each holds its models, ~0.5-0.7 GB at peak); one leaves a core for the bot.
+OCR_WORKERS = 1
 
 
 class PerChatOrder(BaseUpdateProcessor):
@@ -65,6 +68,7 @@ def build_application(
     base_url: str | None = None,
     base_file_url: str | None = None,
     rate_limiter: AIORateLimiter | None = None,
+    reader: Reader | None = None,
 ) -> Application:
     """The bot. `token`/`base_url` override the settings (the offline chat and tests use the emulator)."""
     secret = token or (settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None)
@@ -84,8 +88,9 @@ def build_application(
     # caller passes another limiter (the benchmark lifts the rates to measure the bot itself).
     builder = builder.rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
     app = builder.build()
+    reader = reader or OcrPool(ReadLimits(max_bytes=settings.max_file_bytes), workers=OCR_WORKERS)
     app.bot_data["deps"] = Deps(
-        settings=settings, storage=storage, engine=engine or default_engine(), policy=default_policy()
+        settings=settings, storage=storage, engine=engine or default_engine(), policy=default_policy(), reader=reader
     )
     handlers.register(app)
     schedule_jobs(app)
@@ -103,4 +108,11 @@ async def _post_init(app: Application) -> None:
 
 
 async def _post_shutdown(app: Application) -> None:
-    await app.bot_data["deps"].storage.close()
+    await close_deps(app)
+
+
+async def close_deps(app: Application) -> None:
+    """What the Application does not close itself: the reader's worker processes and the database."""
+    deps: Deps = app.bot_data["deps"]
+    deps.reader.close()
+    await deps.storage.close()

@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     user_rate_limit_per_minute: int = Field(default=30, ge=1, le=10_000)
     #: Message texts (and what quotes them) older than this are erased by a daily job; verdict rows stay.
     retention_days: int = Field(default=180, ge=1, le=36_500)
+    #: Largest file or picture read (Telegram lets bots download up to 20 MB).
+    max_file_mb: int = Field(default=10, ge=1, le=20)
+    #: Time limit for reading one picture or scanned document.
+    ocr_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.max_file_mb * 1024 * 1024
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, TextIO
 
-from bot.app import build_application
+from bot.app import build_application, close_deps
 from bot.config import Settings
 from bot.emulator import ApiCall, BotApiEmulator, make_user
 from bot.storage import Storage
@@ -121,7 +121,7 @@ async def run_local_chat(settings: Settings, stdin: TextIO, out: TextIO) -> int:
             finally:
                 await app.updater.stop()
                 await app.stop()
-        await storage.close()
+        await close_deps(app)
     out.write("bye.\n")
     out.flush()
     return 0

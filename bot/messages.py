@@ -111,18 +111,34 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Reply to a notice with /check, or put the text after /check.",
     },
     "unsupported": {
-        "zh": "目前我能读取文字、带文字说明的图片和 .txt 文件。截图识别和 Word、PDF 文件即将支持，请先把通知文字复制给我。",
-        "en": "For now I read text, photos with a caption and .txt files. Screenshots, Word and PDF files are "
-        "coming; please paste the notice text for now.",
+        "zh": "我能读取文字、截图和图片、.docx（Word）文件、PDF 文件和 .txt 文件。旧版 .doc、.wps 等格式请另存为 .docx 或 PDF，或者发截图。",
+        "en": "I read text, screenshots and photos, .docx (Word), PDF and .txt files. Please save a .doc, .wps or other file as .docx or PDF, or send a screenshot.",
     },
-    "photo.no_caption": {
-        "zh": "暂时还不能识别图片里的文字。请把通知文字作为图片说明一起发送，或直接粘贴文字。",
-        "en": "I cannot read text inside pictures yet. Send the notice text as the photo's caption, or paste it.",
+    "photo.no_text": {
+        "zh": "没有从图片里读出文字。请发送更清晰的截图，或直接粘贴通知文字。",
+        "en": "I could not find text in the picture. Send a sharper screenshot, or paste the notice text.",
     },
-    "file.too_big": {"zh": "文件太大（上限 {limit}）。", "en": "The file is too large (limit {limit})."},
+    "file.too_big": {
+        "zh": "文件太大（上限 {limit}）。请发送截图或粘贴文字。",
+        "en": "The file is too large (limit {limit}). Send a screenshot or paste the text.",
+    },
     "file.unreadable": {
-        "zh": "无法读取这个文件的文字，请确认是 UTF-8 或 GBK 编码的 .txt 文件。",
-        "en": "I could not read text from this file; it must be a UTF-8 or GBK .txt file.",
+        "zh": "无法读取这个文件里的文字。请确认文件没有损坏，或者发截图、粘贴文字。",
+        "en": "I could not read text from this file. Check it is not damaged, or send a screenshot or the text.",
+    },
+    "file.encrypted": {
+        "zh": "这个文件有密码保护，无法读取。请发送未加密的文件或截图。",
+        "en": "This file is password-protected, so I cannot read it. Send an unprotected file or a screenshot.",
+    },
+    "file.timeout": {
+        "zh": "读取这个文件用时太长，已停止。请发送较小的截图或直接粘贴文字。",
+        "en": "Reading this file took too long and was stopped. Send a smaller screenshot or paste the text.",
+    },
+    "card.read_text": {"zh": "（从{source}读取的文字：「{excerpt}」）", "en": "(text read from {source}: “{excerpt}”)"},
+    "source.picture": {"zh": "图片", "en": "the picture"},
+    "card.caption_only": {
+        "zh": "（图片未能读取，仅判断了图片说明文字）",
+        "en": "(the picture could not be read; only its caption was screened)",
     },
     "rate_limited": {
         "zh": "您发送得太快了，请一分钟后再试。",

@@ -9,7 +9,7 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ParseMode
@@ -17,11 +17,19 @@ from telegram.ext import ContextTypes
 
 from bot.config import Settings
 from bot.messages import pick_language, t
+from bot.reading import Extracted
 from bot.storage import Decision, Storage
 from handlers.cards import pack, verdict_card
 from policy import Engine, Policy
 
 log = logging.getLogger(__name__)
+
+
+class Reader(Protocol):
+    async def read(self, data: bytes, file_name: str | None, mime_type: str | None, timeout: float) -> Extracted: ...
+
+    def close(self) -> None: ...
+
 
 #: Screening a text this long takes long enough to move off the event loop.
 OFFLOAD_CHARS = 5_000
@@ -33,6 +41,8 @@ class Deps:
     storage: Storage
     engine: Engine
     policy: Policy
+    #: Reads files and pictures off the event loop (bot.reading.OcrPool, or a stand-in in tests).
+    reader: Reader
     _hits: dict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     _warned: dict[int, float] = field(default_factory=dict)
     #: /lang choices, read once per user: the database is asked only on a user's first message.

@@ -6,8 +6,10 @@ from typing import Any
 
 from telegram import Message, MessageOriginChannel, MessageOriginChat, MessageOriginHiddenUser, MessageOriginUser
 
-#: Largest .txt file read (a notice is a few kB; this leaves room for long ones).
-MAX_TXT_BYTES = 1_000_000
+#: File endings the reader takes; anything else gets the short "what I accept" answer without a download.
+READABLE = (".txt", ".docx", ".pdf", ".png", ".jpg", ".jpeg", ".webp")
+READABLE_MIME = ("text/plain", "application/pdf", "image/png", "image/jpeg", "image/webp",
+                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document")  # fmt: skip
 
 
 def forward_origin(message: Message) -> dict[str, Any] | None:
@@ -50,3 +52,7 @@ def decode_text_file(data: bytes) -> str | None:
 
 def message_text(message: Message) -> str | None:
     return message.text or message.caption
+
+
+def is_readable_name(file_name: str, mime_type: str | None) -> bool:
+    return file_name.lower().endswith(READABLE) or (mime_type or "") in READABLE_MIME

@@ -8,8 +8,10 @@ from telegram import MessageEntity, Update
 from telegram.ext import ContextTypes
 
 from bot.messages import t
-from handlers.core import deps, language, reply_text, screen_and_reply
-from handlers.intake import MAX_TXT_BYTES, decode_text_file, forward_origin
+from bot.reading import Extracted, ReadError
+from handlers.cards import excerpt
+from handlers.core import Deps, deps, language, reply_text, screen_and_reply
+from handlers.intake import decode_text_file, forward_origin, is_readable_name
 
 log = logging.getLogger(__name__)
 
@@ -58,40 +60,93 @@ async def group_mention(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await screen_and_reply(update, context, text, "mention", forward_origin(message))
 
 
+READ_ERROR_MESSAGES = {
+    "unsupported": "unsupported",
+    "too_large": "file.too_big",
+    "encrypted": "file.encrypted",
+    "ocr_timeout": "file.timeout",
+    "unreadable": "file.unreadable",
+}
+
+
+async def _read(d: Deps, data: bytes, file_name: str | None, mime_type: str | None) -> Extracted:
+    return await d.reader.read(data, file_name, mime_type, timeout=d.settings.ocr_timeout_seconds)
+
+
+def _limit(d: Deps) -> str:
+    return f"{d.settings.max_file_mb} MB"
+
+
 async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A picture (a screenshot of a chat notice, a photo of a paper one): its text and caption together."""
     message = update.effective_message
-    if message is None:
+    if message is None or not message.photo:
         return
-    if message.caption and message.caption.strip():
-        await screen_and_reply(update, context, message.caption, "caption", forward_origin(message))
+    d = deps(context)
+    lang = await language(d, update.effective_user)
+    caption = (message.caption or "").strip()
+    biggest = message.photo[-1]
+    if biggest.file_size is not None and biggest.file_size > d.settings.max_file_bytes:
+        await reply_text(update, t("file.too_big", lang, limit=_limit(d)))
         return
-    await reply_text(update, t("photo.no_caption", await language(deps(context), update.effective_user)))
+    data = bytes(await (await biggest.get_file()).download_as_bytearray())
+    try:
+        extracted = await _read(d, data, "photo.jpg", "image/jpeg")
+    except ReadError as exc:
+        log.warning("picture not read (%s): %s", exc.code, exc.__cause__ or exc)
+        if caption:
+            note = t("card.caption_only", lang)
+            await screen_and_reply(update, context, caption, "caption", forward_origin(message), source_note=note)
+        else:
+            await reply_text(update, t(READ_ERROR_MESSAGES.get(exc.code, "file.unreadable"), lang, limit=_limit(d)))
+        return
+    text = "\n".join(part for part in (caption, extracted.text.strip()) if part)
+    if not text:
+        await reply_text(update, t("photo.no_text", lang))
+        return
+    read_note: str | None = None
+    if extracted.text.strip():
+        read_note = t("card.read_text", lang, source=t("source.picture", lang), excerpt=excerpt(extracted.text, 120))
+    await screen_and_reply(update, context, text, "photo", forward_origin(message), source_note=read_note)
 
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A file: .txt read here; .docx, PDF and pictures sent as files go to the reader."""
     message = update.effective_message
     if message is None or message.document is None:
         return
     d = deps(context)
     lang = await language(d, update.effective_user)
     doc = message.document
-    name = (doc.file_name or "").lower()
-    if not (name.endswith(".txt") or doc.mime_type == "text/plain"):
+    name = doc.file_name or "file"
+    if doc.file_size is not None and doc.file_size > d.settings.max_file_bytes:
+        await reply_text(update, t("file.too_big", lang, limit=_limit(d)))
+        return
+    if not is_readable_name(name, doc.mime_type):
         await reply_text(update, t("unsupported", lang))
         return
-    if doc.file_size is not None and doc.file_size > MAX_TXT_BYTES:
-        await reply_text(update, t("file.too_big", lang, limit="1 MB"))
+    data = bytes(await (await doc.get_file()).download_as_bytearray())
+    if len(data) > d.settings.max_file_bytes:
+        await reply_text(update, t("file.too_big", lang, limit=_limit(d)))
         return
-    file = await doc.get_file()
-    data = bytes(await file.download_as_bytearray())
-    if len(data) > MAX_TXT_BYTES:
-        await reply_text(update, t("file.too_big", lang, limit="1 MB"))
-        return
-    text = decode_text_file(data)
-    if text is None:
+    if name.lower().endswith(".txt") or doc.mime_type == "text/plain":
+        decoded = decode_text_file(data)
+        if decoded is None:
+            await reply_text(update, t("file.unreadable", lang))
+            return
+        body = decoded
+    else:
+        try:
+            body = (await _read(d, data, name, doc.mime_type)).text
+        except ReadError as exc:
+            log.warning("file %r not read (%s): %s", name, exc.code, exc.__cause__ or exc)
+            await reply_text(update, t(READ_ERROR_MESSAGES.get(exc.code, "file.unreadable"), lang, limit=_limit(d)))
+            return
+    text = "\n".join(part for part in ((message.caption or "").strip(), body.strip()) if part)
+    if not text:
         await reply_text(update, t("file.unreadable", lang))
         return
-    note = t("card.read_from", lang, source=doc.file_name or "file")
+    note = t("card.read_text", lang, source=name, excerpt=excerpt(body, 120))
     await screen_and_reply(update, context, text, "file", forward_origin(message), source_note=note)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_application
+from bot.app import build_application, close_deps
 from bot.config import Settings
 from bot.emulator import BotApiEmulator, make_user
 from bot.storage import Storage
@@ -51,16 +51,18 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
 
 @pytest.fixture
 def make_env(tmp_path: Path) -> Callable[..., Any]:
-    """`make_env(engine=None, **settings)`: a running bot; `engine` replaces the screening engine."""
+    """`make_env(engine=None, reader=None, **settings)`: a running bot; `engine` and `reader` replace the
+    screening engine and the file reader."""
 
-    def factory(engine: Any = None, **overrides: Any) -> Any:
-        return _running(settings_for(tmp_path, **overrides), engine)
+    def factory(engine: Any = None, reader: Any = None, **overrides: Any) -> Any:
+        return _running(settings_for(tmp_path, **overrides), engine, reader)
 
     return factory
 
 
 class _running:
-    def __init__(self, settings: Settings, engine: Any = None) -> None:
+    def __init__(self, settings: Settings, engine: Any = None, reader: Any = None) -> None:
+        self.reader = reader
         self.settings = settings
         self.engine = engine
 
@@ -71,6 +73,7 @@ class _running:
         await self.storage.open()
         self.app = build_application(
             self.settings, self.storage, self.engine, token=self.emu.token, base_url=self.emu.base_url,
+            reader=self.reader,
             base_file_url=self.emu.base_file_url,
         )  # fmt: skip
         await self.app.initialize()
@@ -83,7 +86,7 @@ class _running:
         await self.app.updater.stop()
         await self.app.stop()
         await self.app.shutdown()
-        await self.storage.close()
+        await close_deps(self.app)
         await self.emu.stop()
 
 

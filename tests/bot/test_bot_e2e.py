@@ -100,14 +100,19 @@ async def test_gbk_text_file_is_read_and_screened(env: Env) -> None:
 
 
 async def test_other_media_get_a_short_answer(env: Env) -> None:
-    docx = env.emu.add_file(b"PK\x03\x04...", file_name="notice.docx", mime_type="application/vnd.openxmlformats")
-    env.emu.user_message(user(6), document=docx)
-    photo = env.emu.add_photo(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, 10, 10)
-    env.emu.user_message(user(6), photo=photo)
-    env.emu.user_message(user(6), photo=photo, caption=CONDITIONAL_TEXT)
-    replies = await env.replies(6, 3)
-    assert "Word" in replies[0]["text"] and "说明" in replies[1]["text"] and replies[2]["text"].startswith("⚠️")
+    xlsx = env.emu.add_file(b"PK\x03\x04...", file_name="名单.xlsx", mime_type="application/vnd.ms-excel")
+    env.emu.user_message(user(6), document=xlsx)
+    env.emu.push_update(
+        {"message": {"message_id": 50, "date": 0, "chat": {"id": 6, "type": "private", "first_name": "U"},
+                     "from": user(6), "voice": {"file_id": "v1", "file_unique_id": "v1", "duration": 3}}}
+    )  # fmt: skip
+    broken_photo = env.emu.add_photo(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, 10, 10)
+    env.emu.user_message(user(6), photo=broken_photo, caption=CONDITIONAL_TEXT)
+    replies = await env.replies(6, 3, timeout=60)
+    assert ".docx" in replies[0]["text"] and ".docx" in replies[1]["text"]
+    assert replies[2]["text"].startswith("⚠️") and "仅判断了图片说明" in replies[2]["text"]
     assert [r[4] for r in env.rows()] == ["caption"]
+    assert not env.emu.calls_to("getFile")[:-1], "only the photo was downloaded"
 
 
 async def test_buttons_full_clause_draft_and_dispute_round_trip(env: Env) -> None:
