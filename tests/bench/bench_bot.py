@@ -62,7 +62,9 @@ def emulator_process(conn: Connection) -> None:
                     await emu.wait_for(lambda e, uid=uid: uid in replied, timeout=60)
                     conn.send(replied[uid] - t0)
 
-    asyncio.run(serve())
+    import uvloop
+
+    uvloop.run(serve())
 
 
 async def run(n: int) -> None:
@@ -117,4 +119,6 @@ async def run(n: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(run(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000))
+    import uvloop
+
+    uvloop.run(run(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000))

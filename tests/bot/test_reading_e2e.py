@@ -11,6 +11,7 @@ from bot.reading import Extracted, OcrTimeout
 from tests.bot.conftest import user
 from tests.bot.test_bot_e2e import CONDITIONAL_TEXT
 from tests.reading.reading_samples import (
+    bomb_docx,
     chat_screenshot_png,
     clean_notice_png,
     encrypted_pdf,
@@ -23,24 +24,28 @@ from tests.reading.reading_samples import (
 async def test_pictures_documents_and_pdfs_are_read_and_screened(make_env: Any) -> None:
     async with make_env() as env:
         alice = user(21)
+        clean = clean_notice_png()
+        env.emu.user_message(alice, photo=env.emu.add_photo(clean.data, 1240, 908))
+        [first] = await env.replies(21, 1, timeout=120)
+        assert first["text"].startswith("⛔"), first["text"]
         screenshot = chat_screenshot_png()
         env.emu.user_message(alice, photo=env.emu.add_photo(screenshot.data, 1080, 2000))
-        [card] = await env.replies(21, 1, timeout=120)
-        assert card["text"].startswith("⛔"), card["text"]
-        assert "从图片读取的文字" in card["text"]
+        cards = await env.replies(21, 2, timeout=120)
+        assert cards[1]["text"].startswith("⛔"), cards[1]["text"]
+        assert "从图片读取的文字" in cards[1]["text"]
         photo = phone_photo_jpeg()
         env.emu.user_message(alice, photo=env.emu.add_photo(photo.data, 720, 1280), caption="领导刚发的，要做吗？")
-        cards = await env.replies(21, 2, timeout=120)
-        assert cards[1]["text"].startswith("⛔")
+        cards = await env.replies(21, 3, timeout=120)
+        assert cards[2]["text"].startswith("⛔")
         for sample in (notice_docx(), notice_text_pdf()):
             doc = env.emu.add_file(sample.data, file_name=sample.file_name, mime_type=sample.mime_type)
             env.emu.user_message(alice, document=doc)
-        cards = await env.replies(21, 4, timeout=120)
-        assert all(c["text"].startswith("⛔") for c in cards[2:])
-        assert ".docx" in cards[2]["text"] and ".pdf" in cards[3]["text"]
+        cards = await env.replies(21, 5, timeout=120)
+        assert all(c["text"].startswith("⛔") for c in cards[3:])
+        assert ".docx" in cards[3]["text"] and ".pdf" in cards[4]["text"]
         rows = env.rows("SELECT source, text FROM decisions ORDER BY id")
-        assert [r[0] for r in rows] == ["photo", "photo", "file", "file"]
-        assert "领导刚发的" in rows[1][1] and "下载" in rows[1][1], "caption and picture text screened together"
+        assert [r[0] for r in rows] == ["photo", "photo", "photo", "file", "file"]
+        assert "领导刚发的" in rows[2][1] and "下载" in rows[2][1], "caption and picture text screened together"
         assert all("截图" in r[1] for r in rows)
 
 
@@ -52,14 +57,16 @@ async def test_unsupported_encrypted_and_too_large(make_env: Any) -> None:
             bob, document=env.emu.add_file(encrypted_pdf(), file_name="加密.pdf", mime_type="application/pdf")
         )
         env.emu.user_message(bob, document=env.emu.add_file(b"x" * (1024 * 1024 + 1), file_name="big.pdf"))
-        replies = await env.replies(22, 3, timeout=60)
+        env.emu.user_message(bob, document=env.emu.add_file(bomb_docx(200 << 20), file_name="炸弹.docx"))
+        replies = await env.replies(22, 4, timeout=60)
         texts = [m["text"] for m in replies]
         assert ".docx" in texts[0] and "PDF" in texts[0]
         assert "密码" in texts[1]
         assert "1 MB" in texts[2]
+        assert "太大" in texts[3], "the decompression bomb is refused as too large"
         assert env.rows() == []
         # The too-large file was refused from its declared size, before any download.
-        assert len(env.emu.calls_to("getFile")) == 1
+        assert len(env.emu.calls_to("getFile")) == 2, "the big file was refused before download, the bomb after"
 
 
 class SlowReader:
