@@ -91,7 +91,7 @@ def test_public_sample_floors() -> None:
     assert report.verdict_accuracy >= 0.92
     assert report.category_macro_f1 >= 0.90
     assert report.clause_top1 >= 0.90
-    assert report.dangerous <= 1
+    assert report.dangerous == 0
     # Honest uncertainty: few flagged, and what is not flagged is right.
     assert report.flagged / report.n <= 0.15
     assert report.unflagged_correct is not None and report.unflagged_correct >= 0.95
