@@ -7,12 +7,20 @@ local chat, the same Application and handlers against a local Bot API emulator, 
 from __future__ import annotations
 
 import asyncio
+import logging
+import signal
 import sys
 
 from pydantic import ValidationError
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application, Updater
 
 from bot.config import Settings
+from bot.intake import Intake
 from bot.logs import setup_logging
+
+log = logging.getLogger(__name__)
 
 
 def load_settings() -> Settings | None:
@@ -36,19 +44,55 @@ def main() -> int:
 
         return asyncio.run(run_local_chat(settings, sys.stdin, sys.stdout))
     setup_logging(settings.log_level, secrets)
-    from telegram import Update
+    if settings.bot_mode == "webhook" and (not settings.webhook_url or settings.webhook_secret_token is None):
+        print("configuration error: WEBHOOK_URL and WEBHOOK_SECRET_TOKEN are needed in webhook mode", file=sys.stderr)
+        return 2
+    asyncio.run(serve(settings))
+    return 0
 
-    from bot.app import build_application
+
+async def serve(settings: Settings) -> None:
+    """The bot until SIGINT or SIGTERM: updates come through the durable intake (bot/intake.py), by long
+    polling or through python-telegram-bot's webhook server."""
+    from bot.app import build_application, close_deps
     from bot.storage import Storage
 
-    app = build_application(settings, Storage(settings.database_path))
-    if settings.bot_mode == "webhook":
-        if not settings.webhook_url or settings.webhook_secret_token is None:
-            print(
-                "configuration error: WEBHOOK_URL and WEBHOOK_SECRET_TOKEN are needed in webhook mode", file=sys.stderr
-            )
-            return 2
-        app.run_webhook(
+    storage = Storage(settings.database_path)
+    app = build_application(settings, storage)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with app:
+            assert app.post_init is not None
+            await app.post_init(app)
+            await app.start()
+            intake = Intake(app, storage)
+            try:
+                if settings.bot_mode == "webhook":
+                    await _webhook(settings, app, intake, stop)
+                else:
+                    try:
+                        await app.bot.delete_webhook()
+                    except TelegramError as exc:
+                        log.warning("could not make sure no webhook is set: %s", exc)
+                    await intake.start()
+                    await stop.wait()
+            finally:
+                await intake.stop()
+                await app.stop()
+    finally:
+        await close_deps(app)
+
+
+async def _webhook(settings: Settings, app: Application, intake: Intake, stop: asyncio.Event) -> None:
+    """python-telegram-bot's webhook server (secret token checked), whose queue stores each update in the
+    inbox before the server answers 200."""
+    assert settings.webhook_url and settings.webhook_secret_token
+    await intake.start(polling=False)
+    async with Updater(app.bot, intake.queue()) as updater:
+        await updater.start_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,
             url_path="telegram",
@@ -56,9 +100,10 @@ def main() -> int:
             secret_token=settings.webhook_secret_token.get_secret_value(),
             allowed_updates=Update.ALL_TYPES,
         )
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
-    return 0
+        try:
+            await stop.wait()
+        finally:
+            await updater.stop()
 
 
 if __name__ == "__main__":

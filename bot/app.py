@@ -8,11 +8,12 @@ from collections.abc import Awaitable
 from typing import Any
 
 from telegram import BotCommandScopeDefault, Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseRateLimiter, BaseUpdateProcessor
 
 import handlers
 from bot.config import Settings
 from bot.reading import OcrPool, ReadLimits
+from bot.retry import PatientLimiter
 from bot.storage import Storage
 from handlers.admin import on_startup, schedule_jobs
 from handlers.commands import bot_commands
@@ -67,7 +68,7 @@ def build_application(
     token: str | None = None,
     base_url: str | None = None,
     base_file_url: str | None = None,
-    rate_limiter: AIORateLimiter | None = None,
+    rate_limiter: BaseRateLimiter[int] | None = None,
     reader: Reader | None = None,
 ) -> Application:
     """The bot. `token`/`base_url` override the settings (the offline chat and tests use the emulator)."""
@@ -85,8 +86,10 @@ def build_application(
         .concurrent_updates(PerChatOrder(CONCURRENT_UPDATES))
     )
     # Telegram's own limits (about 30 messages a second overall, 20 a minute per group) unless the
-    # caller passes another limiter (the benchmark lifts the rates to measure the bot itself).
-    builder = builder.rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
+    # caller passes another limiter (the benchmark lifts the rates to measure the bot itself); a request
+    # that fails for a reason that passes (429, 5xx, time-out, dropped connection) is sent again.
+    limiter = rate_limiter or AIORateLimiter(max_retries=3)
+    builder = builder.rate_limiter(limiter if isinstance(limiter, PatientLimiter) else PatientLimiter(limiter))
     app = builder.build()
     reader = reader or OcrPool(ReadLimits(max_bytes=settings.max_file_bytes), workers=OCR_WORKERS)
     app.bot_data["deps"] = Deps(

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from bot.app import build_application, close_deps
 from bot.config import Settings
 from bot.emulator import ApiCall, BotApiEmulator, make_user
+from bot.intake import Intake
 from bot.storage import Storage
 
 LOCAL_USER_ID = 10_000
@@ -72,9 +73,10 @@ async def _read_message(stdin: TextIO) -> str | None:
             return line.strip()
 
 
-async def _settle(emu: BotApiEmulator, update_id: int) -> None:
-    """Wait until the bot has fetched the update and gone quiet."""
+async def _settle(emu: BotApiEmulator, intake: Intake, update_id: int) -> None:
+    """Wait until the bot has fetched and handled the update and gone quiet."""
     await emu.wait_for(lambda e: any(o > update_id for o in e.offsets) or not e.pending_updates, timeout=30)
+    await emu.wait_for(lambda e: not intake.busy, timeout=120)
     seen = -1
     while len(emu.calls) != seen:
         seen = len(emu.calls)
@@ -104,8 +106,8 @@ async def run_local_chat(settings: Settings, stdin: TextIO, out: TextIO) -> int:
             if app.post_init:
                 await app.post_init(app)
             await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0.0, timeout=1, drop_pending_updates=False)
+            intake = Intake(app, storage)
+            await intake.start()
             try:
                 while True:
                     text = await _read_message(stdin)
@@ -117,9 +119,9 @@ async def run_local_chat(settings: Settings, stdin: TextIO, out: TextIO) -> int:
                     else:
                         terminal.buttons.clear()
                         update = emu.user_message(user, text=text)
-                    await _settle(emu, int(update["update_id"]))
+                    await _settle(emu, intake, int(update["update_id"]))
             finally:
-                await app.updater.stop()
+                await intake.stop()
                 await app.stop()
         await close_deps(app)
     out.write("bye.\n")

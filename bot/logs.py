@@ -5,6 +5,14 @@ from __future__ import annotations
 import logging
 
 
+def redact(text: str, secrets: list[str]) -> str:
+    """`text` with every secret replaced by [secret]."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[secret]")
+    return text
+
+
 class RedactSecrets(logging.Filter):
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
@@ -37,3 +45,5 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     # httpx logs every request URL, and a Bot API URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # aiosqlite logs every statement with its parameters (the users' texts) at DEBUG.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)

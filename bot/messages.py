@@ -148,6 +148,15 @@ CATALOG: dict[str, dict[str, str]] = {
         "zh": "服务暂时不可用，请稍后重新发送。",
         "en": "Temporarily unavailable; please send it again shortly.",
     },
+    "alert.storage": {
+        "zh": "⚠️ 数据库暂时不可用：{error}。用户已被告知稍后重新发送；尚未存入的消息暂不确认，Telegram 会保留，恢复后自动处理。{more}",
+        "en": "⚠️ The database is unavailable: {error}. Users were asked to send again shortly; updates not yet stored stay unconfirmed at Telegram and are handled once it recovers.{more}",
+    },
+    "alert.error": {
+        "zh": "⚠️ 处理消息时出错：{error}。详情见日志。{more}",
+        "en": "⚠️ An error while handling a message: {error}. See the log for details.{more}",
+    },
+    "alert.more": {"zh": "（上次提醒以来另有 {n} 次）", "en": " ({n} more since the last alert)"},
     "not_found": {"zh": "找不到这条记录。", "en": "That record was not found."},
     "not_permitted": {"zh": "无权进行此操作。", "en": "Not permitted."},
     "dispute.ask": {"zh": "您认为正确的判断应该是？", "en": "What should the verdict be?"},

@@ -6,6 +6,7 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatType
+from telegram.error import Forbidden
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -18,6 +19,7 @@ from telegram.ext import (
 )
 
 from bot.messages import t
+from bot.retry import is_transient
 from bot.storage import StorageError
 from handlers import admin, buttons, commands, messages
 from handlers.core import deps, language, reply_text
@@ -42,11 +44,27 @@ async def rate_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The one error handler; it logs first. Telegram unreachable or flooded: the request was already sent
+    again for a while (bot/retry.py) and the intake tries an unsent verdict again, so the user is not told
+    (a message would not get through either). The user blocked the bot: noted. The database or anything
+    else: the user is asked to send again, and the admin chat is told."""
     err = context.error
+    if is_transient(err):
+        log.warning("Telegram unreachable while handling an update (%s: %s)", type(err).__name__, err)
+        return
+    if isinstance(err, Forbidden):
+        log.info("could not answer: %s", err)
+        return
     if isinstance(err, StorageError):
         log.error("storage unavailable: %s", err)
     else:
         log.error("error while handling an update", exc_info=err)
+    if err is not None:
+        alert = admin.alert_admins(context.bot, deps(context), err)
+        if context.application.running:
+            context.application.create_task(alert)
+        else:
+            await alert
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             lang = await language(deps(context), update.effective_user)

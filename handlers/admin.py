@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from html import escape
+from time import monotonic
 
 from telegram import Bot, BotCommandScopeChat, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -33,8 +34,9 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes
 
 from bot.labels import CHANGE_CLAUSES, category_for, label_record, suggested_clauses
+from bot.logs import redact
 from bot.messages import t
-from bot.storage import AdminRepository, Dispute, Entry, LogFilter, Review, days_ago
+from bot.storage import AdminRepository, Dispute, Entry, LogFilter, Review, StorageError, days_ago
 from handlers.admin_cards import (
     LOG_PAGE,
     VERDICT_CODES,
@@ -65,6 +67,8 @@ ADMIN_CHAT_INTERVAL = 20.0
 DIGEST_TIME = time(1, 0, tzinfo=UTC)
 DIGEST_DAYS = (1,)
 RETENTION_FIRST = timedelta(minutes=1)
+#: Failures are posted to the admin chat at most once a minute per kind; the next post counts the rest.
+ALERT_INTERVAL = 60.0
 JOB_ADMIN_CHAT = "admin-chat"
 JOB_DIGEST = "weekly-digest"
 JOB_RETENTION = "retention"
@@ -554,6 +558,27 @@ async def post_news(context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     text, markup = news_message(lang, news.items)
     await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def alert_admins(bot: Bot, d: Deps, error: BaseException) -> None:
+    """Tell the admin chat (if there is one) that handling failed: the database, or something unexpected."""
+    chat_id = d.settings.admin_chat_id
+    if chat_id is None:
+        return
+    kind = "alert.storage" if isinstance(error, StorageError) else "alert.error"
+    now = monotonic()
+    last, held = d.alerts.get(kind, (-math.inf, 0))
+    if now - last < ALERT_INTERVAL:
+        d.alerts[kind] = (last, held + 1)
+        return
+    d.alerts[kind] = (now, 0)
+    lang = d.settings.default_language
+    summary = redact(f"{type(error).__name__}: {error}"[:300], [bot.token])
+    more = t("alert.more", lang, n=held) if held else ""
+    try:
+        await bot.send_message(chat_id, t(kind, lang, error=summary, more=more))
+    except TelegramError as exc:
+        log.warning("could not post the alert to the admin chat (%s)", type(exc).__name__)
 
 
 async def weekly_digest(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -18,7 +18,7 @@ from telegram.ext import ContextTypes
 from bot.config import Settings
 from bot.messages import pick_language, t
 from bot.reading import Extracted
-from bot.storage import Decision, Storage
+from bot.storage import Decision, Storage, StorageError
 from handlers.cards import pack, verdict_card
 from policy import Engine, Policy
 
@@ -47,6 +47,8 @@ class Deps:
     _warned: dict[int, float] = field(default_factory=dict)
     #: /lang choices, read once per user: the database is asked only on a user's first message.
     languages: dict[int, str | None] = field(default_factory=dict)
+    #: Admin-chat alerts by kind: when the last one was posted, and how many were held back since.
+    alerts: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     def over_limit(self, user_id: int, now: float | None = None) -> bool:
         """Sliding one-minute window per user."""
@@ -154,25 +156,28 @@ async def screen_and_reply(
     if message is None or chat is None:
         return
     lang = await language(d, user)
-    started = time.perf_counter()
-    if len(text) > OFFLOAD_CHARS:
-        screening = await asyncio.to_thread(d.engine.screen, text)
-    else:
-        screening = d.engine.screen(text)
-    latency_ms = (time.perf_counter() - started) * 1000
-    decision, created = await d.storage.record_decision(
-        update_id=update.update_id,
-        chat_id=chat.id,
-        chat_type=chat.type,
-        user_id=user.id if user else None,
-        language=lang,
-        source=source,
-        text=text,
-        forward_origin=forward_origin,
-        screening=screening,
-        latency_ms=latency_ms,
-    )
-    if not created and decision.replied_at is not None:
+    # A redelivered update, or one handed over again after a crash, finds its decision already stored.
+    decision = await d.storage.decision_for_update(update.update_id)
+    if decision is None:
+        started = time.perf_counter()
+        if len(text) > OFFLOAD_CHARS:
+            screening = await asyncio.to_thread(d.engine.screen, text)
+        else:
+            screening = d.engine.screen(text)
+        latency_ms = (time.perf_counter() - started) * 1000
+        decision, _ = await d.storage.record_decision(
+            update_id=update.update_id,
+            chat_id=chat.id,
+            chat_type=chat.type,
+            user_id=user.id if user else None,
+            language=lang,
+            source=source,
+            text=text,
+            forward_origin=forward_origin,
+            screening=screening,
+            latency_ms=latency_ms,
+        )
+    if decision.replied_at is not None:
         log.info("update %s already answered (decision %s)", update.update_id, decision.id)
         return
     chunks = render_decision(d, decision, lang, source_note)
@@ -180,7 +185,11 @@ async def screen_and_reply(
     if decision.verdict != "not_a_request":
         markup = card_buttons(decision.id, decision.clauses[0] if decision.clauses else None, lang)
     sent = await send_html(message, chunks, markup)
-    await d.storage.mark_replied(decision.id, sent.message_id if sent is not message else None)
+    try:
+        await d.storage.mark_replied(decision.id, sent.message_id if sent is not message else None)
+    except StorageError as exc:
+        # The card is out: asking the user to send it again would be wrong.
+        log.error("decision %s was answered, but that could not be recorded: %s", decision.id, exc)
 
 
 async def reply_text(update: Update, text: str, html: bool = False) -> None:

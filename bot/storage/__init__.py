@@ -2,6 +2,7 @@
 
 from bot.storage.admin import AdminNews, AdminRepository, DecisionState, Entry, LogFilter, Review, Stats, days_ago
 from bot.storage.db import Decision, Dispute, Storage, StorageError
+from bot.storage.inbox import InboxRepository
 
 __all__ = [
     "AdminNews",
@@ -10,6 +11,7 @@ __all__ = [
     "DecisionState",
     "Dispute",
     "Entry",
+    "InboxRepository",
     "LogFilter",
     "Review",
     "Stats",

@@ -103,6 +103,9 @@ class Storage:
         self._db: aiosqlite.Connection | None = None
         # One connection serves every handler; a transaction must not interleave with another's.
         self._lock = asyncio.Lock()
+        # Reply marks waiting to be written together (see mark_replied).
+        self._replies: list[tuple[str, int | None, int, asyncio.Future[None]]] = []
+        self._replies_lock = asyncio.Lock()
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -130,6 +133,8 @@ class Storage:
             # Erased texts are overwritten with zeros in the file, not only unlinked.
             await self._db.execute("PRAGMA secure_delete=ON")
             await self.migrate()
+            # Fold in a write-ahead log a crash left behind now, not in the middle of the first replies.
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except aiosqlite.Error as exc:
             raise StorageError(f"cannot open the database: {exc}") from exc
 
@@ -266,10 +271,32 @@ class Storage:
         return existing, False
 
     async def mark_replied(self, decision_id: int, message_id: int | None) -> None:
-        await self._write(
-            "UPDATE decisions SET replied_at = ?, reply_message_id = ? WHERE id = ? AND replied_at IS NULL",
-            (utcnow(), message_id, decision_id),
-        )
+        """Record that the decision's reply went out. Until this is committed, a crash would make the bot send
+        the reply again, so marks that arrive while one is being written go together in the next transaction
+        instead of queueing one by one behind the other writes."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._replies.append((utcnow(), message_id, decision_id, done))
+        async with self._replies_lock:
+            if not done.done():
+                batch, self._replies = self._replies, []
+                # Shielded: a cancelled caller must not leave the others of its batch waiting for ever.
+                await asyncio.shield(self._write_replies(batch))
+        await done
+
+    async def _write_replies(self, batch: list[tuple[str, int | None, int, asyncio.Future[None]]]) -> None:
+        try:
+            async with self._transaction() as db:
+                await db.executemany(
+                    "UPDATE decisions SET replied_at = ?, reply_message_id = ? WHERE id = ? AND replied_at IS NULL",
+                    [(when, message, decision) for when, message, decision, _ in batch],
+                )
+        except Exception as exc:
+            error = exc if isinstance(exc, StorageError) else StorageError(f"replies not recorded: {exc!r}")
+            for *_, waiting in batch:
+                waiting.set_exception(error)
+        else:
+            for *_, waiting in batch:
+                waiting.set_result(None)
 
     async def decision_for_update(self, update_id: int) -> Decision | None:
         rows = await self._read(f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE update_id = ?", (update_id,))

@@ -3,7 +3,10 @@ recorded in `schema_migrations`, so running them again is a no-op.
 
 Decisions are events: once written, their verdict, category and clauses never change (a trigger refuses
 it). A review is an appended row in `reviews`; the current state of a decision (its verdict after the
-latest review, whether it awaits review) is derived by the `decision_state` view."""
+latest review, whether it awaits review) is derived by the `decision_state` view.
+
+The inbox (migration 3) holds each update as Telegram sent it from the moment it is fetched until it has
+been handled (bot/intake.py); its payload is then erased, and the highest update id stays to continue from."""
 
 from __future__ import annotations
 
@@ -106,6 +109,19 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             END AS pending
         FROM decisions d
         LEFT JOIN reviews r ON r.id = (SELECT MAX(y.id) FROM reviews y WHERE y.decision_id = d.id);
+        """,
+    ),
+    (
+        3,
+        "the inbox: updates stored before Telegram is told they arrived",
+        """
+        CREATE TABLE inbox (
+            update_id   INTEGER PRIMARY KEY,
+            raw         TEXT,
+            received_at TEXT NOT NULL,
+            handled_at  TEXT
+        );
+        CREATE INDEX inbox_unhandled ON inbox(update_id) WHERE handled_at IS NULL;
         """,
     ),
 ]

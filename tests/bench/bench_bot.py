@@ -1,4 +1,4 @@
-"""Throughput, latency and memory of the bot through long polling with the decision log on.
+"""Throughput, latency and memory of the bot through long polling (the durable intake) with the decision log on.
 
     .venv/bin/python tests/bench/bench_bot.py [N]        (default N = 10,000 updates)
 
@@ -72,6 +72,7 @@ async def run(n: int) -> None:
 
     from bot.app import build_application
     from bot.config import Settings
+    from bot.intake import Intake
     from bot.storage import Storage
 
     texts = [json.loads(line)["text"] for line in (ROOT / "tests" / "corpus" / "corpus.jsonl").open(encoding="utf-8")]
@@ -90,8 +91,8 @@ async def run(n: int) -> None:
         )
         async with app:
             await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0.0, timeout=1)
+            intake = Intake(app, storage)
+            await intake.start()
             parent.send(("flood", 100_000, [texts[i % len(texts)] for i in range(n)]))
             elapsed = await loop.run_in_executor(None, parent.recv)
             rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -101,7 +102,7 @@ async def run(n: int) -> None:
                 lat.append(await loop.run_in_executor(None, parent.recv) * 1000)
             rows = await storage.count_decisions()
             integrity = await storage.integrity_check()
-            await app.updater.stop()
+            await intake.stop()
             await app.stop()
         await storage.close()
     parent.send(("stop",))

@@ -258,7 +258,7 @@ async def test_webhook_refuses_requests_without_the_secret(
     make_env: Any, secret_header: str | None, unused_tcp_port: int
 ) -> None:
     async with make_env() as env:
-        await env.app.updater.stop()
+        await env.intake.stop()
         await env.app.updater.start_webhook(
             listen="127.0.0.1", port=unused_tcp_port, url_path="telegram", secret_token="right-secret",
             webhook_url="https://example.invalid/telegram",
@@ -278,4 +278,3 @@ async def test_webhook_refuses_requests_without_the_secret(
             assert len(env.rows()) == 1
         finally:
             await env.app.updater.stop()
-            await env.app.updater.start_polling(poll_interval=0.0, timeout=1)
