@@ -91,19 +91,15 @@ def register(app: Application) -> None:
         "history": commands.history,
         "forget": commands.forget,
         "check": commands.check,
-    }
-    assert set(handlers) == {name for name, _ in commands.COMMANDS}
-    for name, callback in handlers.items():
-        app.add_handler(CommandHandler(name, callback))
-    admin_handlers = {
         "review": admin.review,
         "log": admin.log_command,
         "show": admin.show,
         "stats": admin.stats,
         "export": admin.export,
     }
-    assert set(admin_handlers) == {name for name, _ in commands.ADMIN_COMMANDS}
-    for name, callback in admin_handlers.items():
+    # The command tables feed the menu and /help; every listed command must have its handler.
+    assert set(handlers) == {name for name, _ in (*commands.COMMANDS, *commands.ADMIN_COMMANDS)}
+    for name, callback in handlers.items():
         app.add_handler(CommandHandler(name, callback))
     app.add_handler(CallbackQueryHandler(admin.on_admin_button, pattern=r"^(?:rv|lg):"))
     app.add_handler(CallbackQueryHandler(buttons.on_button))

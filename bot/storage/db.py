@@ -178,18 +178,8 @@ class Storage:
         return applied
 
     async def _write(self, sql: str, params: tuple[Any, ...]) -> aiosqlite.Cursor:
-        async with self._lock:
-            try:
-                await self.db.execute("BEGIN IMMEDIATE")
-                try:
-                    cur = await self.db.execute(sql, params)
-                    await self.db.execute("COMMIT")
-                except BaseException:
-                    await self.db.execute("ROLLBACK")
-                    raise
-                return cur
-            except aiosqlite.Error as exc:
-                raise StorageError(str(exc)) from exc
+        async with self._transaction() as db:
+            return await db.execute(sql, params)
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -207,19 +197,8 @@ class Storage:
                 raise StorageError(str(exc)) from exc
 
     async def _write_returning(self, sql: str, params: tuple[Any, ...]) -> list[aiosqlite.Row]:
-        async with self._lock:
-            try:
-                await self.db.execute("BEGIN IMMEDIATE")
-                try:
-                    async with self.db.execute(sql, params) as cur:
-                        rows = list(await cur.fetchall())
-                    await self.db.execute("COMMIT")
-                except BaseException:
-                    await self.db.execute("ROLLBACK")
-                    raise
-                return rows
-            except aiosqlite.Error as exc:
-                raise StorageError(str(exc)) from exc
+        async with self._transaction() as db, db.execute(sql, params) as cur:
+            return list(await cur.fetchall())
 
     async def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
         try:
