@@ -66,7 +66,7 @@ def run_loop(main_coroutine: Coroutine[Any, Any, None]) -> None:
 async def serve(settings: Settings) -> None:
     """The bot until SIGINT or SIGTERM: updates come through the durable intake (bot/intake.py), by long
     polling or through python-telegram-bot's webhook server."""
-    from bot.app import build_application, close_deps
+    from bot.app import build_application, close_deps, tune_garbage_collector
     from bot.storage import Storage
 
     storage = Storage(settings.database_path)
@@ -80,6 +80,7 @@ async def serve(settings: Settings) -> None:
             assert app.post_init is not None
             await app.post_init(app)
             await app.start()
+            tune_garbage_collector()
             intake = Intake(app, storage)
             try:
                 if settings.bot_mode == "webhook":

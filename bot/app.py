@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable
 from typing import Any
@@ -13,6 +14,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseRa
 import handlers
 from bot.config import Settings
 from bot.reading import OcrPool, ReadLimits
+from bot.request import AiohttpRequest
 from bot.retry import PatientLimiter
 from bot.storage import Storage
 from handlers.admin import on_startup, schedule_jobs
@@ -23,6 +25,10 @@ from policy import Engine, default_engine, default_policy
 log = logging.getLogger(__name__)
 
 CONCURRENT_UPDATES = 32
+#: Connections kept for Bot API requests other than getUpdates (python-telegram-bot's default).
+REQUEST_POOL_SIZE = 256
+#: Net new container objects between two collections of the garbage collector's young generation.
+GC_YOUNG_THRESHOLD = 10_000
 #: OCR worker processes (each holds its models, ~0.5-0.7 GB at peak); one leaves a core for the bot.
 OCR_WORKERS = 1
 
@@ -90,6 +96,8 @@ def build_application(
     # that fails for a reason that passes (429, 5xx, time-out, dropped connection) is sent again.
     limiter = rate_limiter or AIORateLimiter(max_retries=3)
     builder = builder.rate_limiter(limiter if isinstance(limiter, PatientLimiter) else PatientLimiter(limiter))
+    # Requests over aiohttp (bot/request.py), with python-telegram-bot's pool sizes: one long poll at a time.
+    builder = builder.request(AiohttpRequest(REQUEST_POOL_SIZE)).get_updates_request(AiohttpRequest(1))
     app = builder.build()
     reader = reader or OcrPool(ReadLimits(max_bytes=settings.max_file_bytes), workers=OCR_WORKERS)
     app.bot_data["deps"] = Deps(
@@ -98,6 +106,19 @@ def build_application(
     handlers.register(app)
     schedule_jobs(app)
     return app
+
+
+def tune_garbage_collector() -> None:
+    """Once the bot is up (the production entry point and the benchmark call it; tests do not). What start-up
+    built, the policy and its model, the Application, lives as long as the process: frozen out of the cyclic
+    garbage collector's way, full collections no longer walk it (they took 50–100 ms each, mid-reply). The
+    young generation is collected after GC_YOUNG_THRESHOLD net new containers instead of Python's 700: an
+    update allocates a few hundred, almost all freed at once by reference counting, so the collector ran
+    every update or two for nothing. Together: about 0.1 ms less per update (tests/bench/bench_bot.py)."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 async def _post_init(app: Application) -> None:

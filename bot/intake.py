@@ -222,6 +222,7 @@ class Intake:
         fresh = set(await self.inbox.store(keyed))
         for update_id, raw in sorted(keyed, key=lambda pair: pair[0]):
             if update_id in fresh:
+                fresh.discard(update_id)  # an id twice in one batch is handled once
                 await self._feed(update_id, raw)
         return max(update_id for update_id, _ in keyed) + 1
 

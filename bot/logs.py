@@ -45,5 +45,6 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     # httpx logs every request URL, and a Bot API URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp").setLevel(logging.WARNING)
     # aiosqlite logs every statement with its parameters (the users' texts) at DEBUG.
     logging.getLogger("aiosqlite").setLevel(logging.INFO)

@@ -35,7 +35,7 @@ async def rate_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     d = deps(context)
     if d.over_limit(user.id):
         if d.should_warn(user.id):
-            lang = await language(d, user)
+            lang = language(d, user)
             if update.callback_query:
                 await update.callback_query.answer(t("rate_limited", lang), show_alert=True)
             else:
@@ -66,10 +66,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         else:
             await alert
     if isinstance(update, Update) and update.effective_chat is not None:
-        try:
-            lang = await language(deps(context), update.effective_user)
-        except Exception:
-            lang = deps(context).settings.default_language
+        lang = language(deps(context), update.effective_user)
         try:
             await context.bot.send_message(update.effective_chat.id, t("unavailable", lang))
         except Exception:

@@ -133,7 +133,7 @@ def parse_filter(token: str) -> tuple[LogFilter, str | None] | None:
 async def _authorised(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Deps, str] | None:
     """The deps and the admin's language, or None after telling a non-admin (or a wrong chat) no."""
     d = deps(context)
-    lang = await language(d, update.effective_user)
+    lang = language(d, update.effective_user)
     if admin_place(d, update):
         return d, lang
     if update.callback_query is not None:
@@ -491,7 +491,7 @@ async def tell_disputers(bot: Bot, d: Deps, entry: Entry, written: Review, answe
     their /lang choice since), what was decided."""
     languages = {x.user_id: x.language for x in answered if x.user_id is not None}
     for user_id, disputed_in in languages.items():
-        lang = await d.storage.language(user_id) or disputed_in or d.settings.default_language
+        lang = d.storage.language(user_id) or disputed_in or d.settings.default_language
         try:
             await bot.send_message(user_id, told_text(lang, entry, written))
         except TelegramError as exc:
@@ -509,7 +509,7 @@ async def typed_clause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if message.chat.id != pending["chat"]:
         return
     d = deps(context)
-    lang = await language(d, user)
+    lang = language(d, user)
     if not admin_place(d, update):
         if context.user_data is not None:
             context.user_data.pop(AWAITING, None)

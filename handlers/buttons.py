@@ -32,7 +32,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     d = deps(context)
-    lang = await language(d, query.from_user)
+    lang = language(d, query.from_user)
     match = PATTERN.match(query.data or "")
     if match is None:
         await query.answer(t("not_permitted", lang), show_alert=True)
@@ -120,5 +120,4 @@ async def _forget(d: Deps, query: CallbackQuery, lang: str, confirmed: bool) -> 
         await query.edit_message_text(t("forget.cancelled", lang))
         return
     n = await d.storage.forget_user(query.from_user.id)
-    d.languages.pop(query.from_user.id, None)
     await query.edit_message_text(t("forget.done", lang, n=n))

@@ -40,13 +40,13 @@ def bot_commands(lang: str, admin: bool = False) -> list[BotCommand]:
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     d = deps(context)
-    lang = await language(d, update.effective_user)
+    lang = language(d, update.effective_user)
     await reply_text(update, t("start", lang, days=d.settings.retention_days), html=True)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     d = deps(context)
-    lang = await language(d, update.effective_user)
+    lang = language(d, update.effective_user)
     lines = "\n".join(f"/{name} — {escape(t(key, lang))}" for name, key in COMMANDS)
     text = t("help", lang, commands=lines)
     if admin_place(d, update):
@@ -57,7 +57,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def clauses(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     d = deps(context)
-    lang = await language(d, update.effective_user)
+    lang = language(d, update.effective_user)
     if update.effective_message:
         await send_html(update.effective_message, clause_table(d.policy, lang))
 
@@ -74,7 +74,7 @@ def _clause_number(args: list[str]) -> int | None:
 
 async def clause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     d = deps(context)
-    lang = await language(d, update.effective_user)
+    lang = language(d, update.effective_user)
     n = _clause_number(list(context.args or []))
     if n is None:
         await reply_text(update, t("clause.usage", lang))
@@ -91,17 +91,16 @@ async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         {"zh": "zh", "cn": "zh", "中文": "zh", "en": "en", "english": "en"}.get(args[0]) if len(args) == 1 else None
     )
     if user is None or choice is None:
-        await reply_text(update, t("lang.usage", await language(d, user)))
+        await reply_text(update, t("lang.usage", language(d, user)))
         return
     await d.storage.set_language(user.id, choice)
-    d.languages[user.id] = choice
     await reply_text(update, t("lang.set", choice))
 
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     d = deps(context)
     user = update.effective_user
-    lang = await language(d, user)
+    lang = language(d, user)
     if user is None:
         return
     if update.effective_chat and update.effective_chat.type != "private":
@@ -123,7 +122,7 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     d = deps(context)
-    lang = await language(d, update.effective_user)
+    lang = language(d, update.effective_user)
     if update.effective_chat and update.effective_chat.type != "private":
         await reply_text(update, t("not_permitted", lang))
         return
@@ -143,7 +142,7 @@ async def check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
-    lang = await language(d, update.effective_user)
+    lang = language(d, update.effective_user)
     target = message.reply_to_message
     if target is not None and message_text(target):
         await screen_and_reply(update, context, message_text(target) or "", "check_reply", forward_origin(target))

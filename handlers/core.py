@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any, Protocol
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+    Update,
+    User,
+)
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
@@ -45,8 +53,6 @@ class Deps:
     reader: Reader
     _hits: dict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     _warned: dict[int, float] = field(default_factory=dict)
-    #: /lang choices, read once per user: the database is asked only on a user's first message.
-    languages: dict[int, str | None] = field(default_factory=dict)
     #: Admin-chat alerts by kind: when the last one was posted, and how many were held back since.
     alerts: dict[str, tuple[float, int]] = field(default_factory=dict)
 
@@ -82,26 +88,48 @@ def admin_place(d: Deps, update: Update) -> bool:
     return chat.type == "private" or (d.settings.admin_chat_id is not None and chat.id == d.settings.admin_chat_id)
 
 
-async def language(d: Deps, user: User | None) -> str:
-    stored = None
-    if user is not None:
-        if user.id not in d.languages:
-            d.languages[user.id] = await d.storage.language(user.id)
-        stored = d.languages[user.id]
+def language(d: Deps, user: User | None) -> str:
+    """The user's /lang choice, else their Telegram client's language, else the default."""
+    stored = d.storage.language(user.id) if user is not None else None
     return pick_language(stored, user.language_code if user else None, d.settings.default_language)
 
 
-async def send_html(message: Message, chunks: list[str], markup: InlineKeyboardMarkup | None = None) -> Message:
-    """Send chunks in order; the buttons go on the last one. Returns the last message sent."""
-    sent = message
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+async def send_html(message: Message, chunks: list[str], markup: InlineKeyboardMarkup | None = None) -> int | None:
+    """Send chunks in order, in reply to `message` (quoting it in groups); the buttons go on the last one.
+    Returns the id of the last message sent (None when there was nothing to send)."""
+    sent = None
     for i, chunk in enumerate(chunks):
-        sent = await message.reply_html(
+        sent = await send_reply(
+            message,
             chunk,
-            reply_markup=markup if i == len(chunks) - 1 else None,
-            do_quote=i == 0 and message.chat.type != "private",
-            disable_web_page_preview=True,
+            markup=markup if i == len(chunks) - 1 else None,
+            quote=i == 0 and message.chat.type != "private",
         )
     return sent
+
+
+async def send_reply(message: Message, html: str, *, markup: InlineKeyboardMarkup | None, quote: bool) -> int:
+    """sendMessage in the chat (and forum topic) of `message`, as Message.reply_html does, through the same
+    request path (defaults, rate limiter, retries); returns the new message's id. Telegram answers with the
+    whole message sent, entities, buttons and quoted message included: python-telegram-bot's send_message
+    parses that into a Message (about a tenth of a millisecond a card) of which only the id is used, so the
+    request goes through Bot._post, as the intake's getUpdates does."""
+    data: dict[str, Any] = {
+        "chat_id": message.chat_id,
+        "text": html,
+        "parse_mode": ParseMode.HTML,
+        "link_preview_options": NO_PREVIEW,
+        "reply_markup": markup,
+        "reply_parameters": ReplyParameters(message.message_id) if quote else None,
+        # As Message.reply_*: a forum topic's id only makes sense for a message in a topic.
+        "message_thread_id": message.message_thread_id if message.is_topic_message else None,
+        "business_connection_id": message.business_connection_id,
+    }
+    result = await message.get_bot()._post("sendMessage", data)
+    return int(result["message_id"])
 
 
 def card_buttons(decision_id: int, clause: int | None, lang: str) -> InlineKeyboardMarkup:
@@ -155,9 +183,12 @@ async def screen_and_reply(
     chat = update.effective_chat
     if message is None or chat is None:
         return
-    lang = await language(d, user)
-    # A redelivered update, or one handed over again after a crash, finds its decision already stored.
-    decision = await d.storage.decision_for_update(update.update_id)
+    lang = language(d, user)
+    # An update handed over again after a crash finds its decision stored, and is not screened again; any other
+    # redelivery is screened, and record_decision returns the decision stored the first time.
+    decision = None
+    if d.storage.may_be_decided(update.update_id):
+        decision = await d.storage.decision_for_update(update.update_id)
     if decision is None:
         started = time.perf_counter()
         if len(text) > OFFLOAD_CHARS:
@@ -186,7 +217,7 @@ async def screen_and_reply(
         markup = card_buttons(decision.id, decision.clauses[0] if decision.clauses else None, lang)
     sent = await send_html(message, chunks, markup)
     try:
-        await d.storage.mark_replied(decision.id, sent.message_id if sent is not message else None)
+        await d.storage.mark_replied(decision.id, sent)
     except StorageError as exc:
         # The card is out: asking the user to send it again would be wrong.
         log.error("decision %s was answered, but that could not be recorded: %s", decision.id, exc)

@@ -25,7 +25,7 @@ async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if pending is not None and message.forward_origin is None and context.user_data is not None:
         context.user_data.pop("awaiting_comment", None)
         await d.storage.comment_dispute(int(pending), message.text[:2000])
-        await reply_text(update, t("dispute.comment_saved", await language(d, update.effective_user)))
+        await reply_text(update, t("dispute.comment_saved", language(d, update.effective_user)))
         return
     origin = forward_origin(message)
     await screen_and_reply(update, context, message.text, "forward" if origin else "text", origin)
@@ -55,7 +55,7 @@ async def group_mention(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         )
         return
     if not text.strip():
-        await reply_text(update, t("check.usage", await language(deps(context), update.effective_user)))
+        await reply_text(update, t("check.usage", language(deps(context), update.effective_user)))
         return
     await screen_and_reply(update, context, text, "mention", forward_origin(message))
 
@@ -83,7 +83,7 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or not message.photo:
         return
     d = deps(context)
-    lang = await language(d, update.effective_user)
+    lang = language(d, update.effective_user)
     caption = (message.caption or "").strip()
     biggest = message.photo[-1]
     if biggest.file_size is not None and biggest.file_size > d.settings.max_file_bytes:
@@ -116,7 +116,7 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or message.document is None:
         return
     d = deps(context)
-    lang = await language(d, update.effective_user)
+    lang = language(d, update.effective_user)
     doc = message.document
     name = doc.file_name or "file"
     if doc.file_size is not None and doc.file_size > d.settings.max_file_bytes:
@@ -151,4 +151,4 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await reply_text(update, t("unsupported", await language(deps(context), update.effective_user)))
+    await reply_text(update, t("unsupported", language(deps(context), update.effective_user)))

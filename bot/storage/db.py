@@ -7,12 +7,12 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -24,8 +24,28 @@ class StorageError(Exception):
     """The database could not do what was asked (locked, full, unreadable); the message is for logs."""
 
 
+#: Rows written by one multi-row statement at most (3 bound values each stays far below SQLite's limit).
+MAX_ROWS_PER_STATEMENT = 500
+
+T = TypeVar("T")
+
+
 def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def placeholders(rows: int, columns: int = 1) -> str:
+    """Parameter markers for a multi-row statement, made of `?` only: `(?, ?), (?, ?)` for 2 rows of 2 columns,
+    `?, ?, ?` for 3 single values. The values themselves are always bound."""
+    if columns == 1:
+        return ", ".join(["?"] * rows)
+    row = "(" + ", ".join(["?"] * columns) + ")"
+    return ", ".join([row] * rows)
 
 
 @dataclass(frozen=True)
@@ -104,8 +124,13 @@ class Storage:
         # One connection serves every handler; a transaction must not interleave with another's.
         self._lock = asyncio.Lock()
         # Reply marks waiting to be written together (see mark_replied).
-        self._replies: list[tuple[str, int | None, int, asyncio.Future[None]]] = []
+        self._replies: list[tuple[int, int | None, asyncio.Future[None]]] = []
         self._replies_lock = asyncio.Lock()
+        # Every /lang choice (only users who made one have a row), read at open and kept in step by
+        # set_language and forget_user: answering a message never waits for the database to learn it.
+        self._languages: dict[int, str] = {}
+        # The highest update id with a decision when the database was opened (see may_be_decided).
+        self._decided_before_open = -1
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -133,6 +158,12 @@ class Storage:
             # Erased texts are overwritten with zeros in the file, not only unlinked.
             await self._db.execute("PRAGMA secure_delete=ON")
             await self.migrate()
+            rows = await self._db.execute_fetchall(
+                "SELECT user_id, language FROM user_settings WHERE language IS NOT NULL"
+            )
+            self._languages = {int(r[0]): str(r[1]) for r in rows}
+            rows = await self._db.execute_fetchall("SELECT COALESCE(MAX(update_id), -1) FROM decisions")
+            self._decided_before_open = int(next(iter(rows))[0])
             # Fold in a write-ahead log a crash left behind now, not in the middle of the first replies.
             await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except aiosqlite.Error as exc:
@@ -178,8 +209,14 @@ class Storage:
         return applied
 
     async def _write(self, sql: str, params: tuple[Any, ...]) -> aiosqlite.Cursor:
-        async with self._transaction() as db:
-            return await db.execute(sql, params)
+        """One statement, committed on its own (SQLite applies a single statement atomically): one trip to the
+        database thread instead of three. Under the write lock, so it never lands inside another caller's
+        open transaction."""
+        async with self._lock:
+            try:
+                return await self.db.execute(sql, params)
+            except aiosqlite.Error as exc:
+                raise StorageError(str(exc)) from exc
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -197,13 +234,24 @@ class Storage:
                 raise StorageError(str(exc)) from exc
 
     async def _write_returning(self, sql: str, params: tuple[Any, ...]) -> list[aiosqlite.Row]:
-        async with self._transaction() as db, db.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        """One statement with a RETURNING clause, committed on its own, as `_write`."""
+        async with self._lock:
+            try:
+                return list(await self.db.execute_fetchall(sql, params))
+            except aiosqlite.Error as exc:
+                raise StorageError(str(exc)) from exc
+
+    async def _write_all(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> list[list[aiosqlite.Row]]:
+        """Statements committed together, each with the rows it returns: a single one on its own (one trip to
+        the database thread), several in one transaction."""
+        if len(statements) == 1:
+            return [await self._write_returning(*statements[0])]
+        async with self._transaction() as db:
+            return [list(await db.execute_fetchall(sql, params)) for sql, params in statements]
 
     async def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
         try:
-            async with self.db.execute(sql, params) as cur:
-                return list(await cur.fetchall())
+            return list(await self.db.execute_fetchall(sql, params))
         except aiosqlite.Error as exc:
             raise StorageError(str(exc)) from exc
 
@@ -226,24 +274,35 @@ class Storage:
         """Store the decision for an update, once. Returns (decision, created); a redelivered update
         returns the row stored the first time with created=False."""
         s = screening
+        origin = json.dumps(forward_origin, ensure_ascii=False) if forward_origin else None
+        findings = [f.model_dump(mode="json") for f in s.findings]
+        evidence = [e.model_dump(mode="json") for e in s.evidence]
+        latency, created_at = round(latency_ms, 3), utcnow()
         values = (
             update_id, chat_id, chat_type, user_id, language, source, text,
-            hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
-            json.dumps(forward_origin, ensure_ascii=False) if forward_origin else None,
+            hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), origin,
             s.verdict, s.category, json.dumps(list(s.clauses)),
-            json.dumps([f.model_dump(mode="json") for f in s.findings], ensure_ascii=False),
-            json.dumps([e.model_dump(mode="json") for e in s.evidence], ensure_ascii=False),
-            s.confidence, int(s.needs_review), s.policy_version, round(latency_ms, 3), utcnow(),
+            json.dumps(findings, ensure_ascii=False), json.dumps(evidence, ensure_ascii=False),
+            s.confidence, int(s.needs_review), s.policy_version, latency, created_at,
         )  # fmt: skip
         rows = await self._write_returning(
             "INSERT INTO decisions (update_id, chat_id, chat_type, user_id, language, source, text, "
             "text_sha256, forward_origin, verdict, category, clauses, findings, evidence, confidence, needs_review, "
             "policy_version, latency_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            f"ON CONFLICT(update_id) DO NOTHING RETURNING {_DECISION_COLUMNS}",
+            "ON CONFLICT(update_id) DO NOTHING RETURNING id",
             values,
         )
         if rows:
-            return _decision(rows[0]), True
+            # The row as written, without reading its JSON back.
+            decision = Decision(
+                id=int(rows[0][0]), update_id=update_id, chat_id=chat_id, chat_type=chat_type, user_id=user_id,
+                language=language, source=source, text=text, forward_origin=json.loads(origin) if origin else None,
+                verdict=s.verdict, category=s.category, clauses=list(s.clauses), findings=findings,
+                evidence=evidence, confidence=s.confidence, needs_review=s.needs_review,
+                policy_version=s.policy_version, latency_ms=latency, created_at=created_at, replied_at=None,
+                reply_message_id=None,
+            )  # fmt: skip
+            return decision, True
         existing = await self.decision_for_update(update_id)
         if existing is None:
             raise StorageError(f"decision for update {update_id} neither inserted nor found")
@@ -251,10 +310,10 @@ class Storage:
 
     async def mark_replied(self, decision_id: int, message_id: int | None) -> None:
         """Record that the decision's reply went out. Until this is committed, a crash would make the bot send
-        the reply again, so marks that arrive while one is being written go together in the next transaction
+        the reply again, so marks that arrive while one is being written go together in the next statement
         instead of queueing one by one behind the other writes."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._replies.append((utcnow(), message_id, decision_id, done))
+        self._replies.append((decision_id, message_id, done))
         async with self._replies_lock:
             if not done.done():
                 batch, self._replies = self._replies, []
@@ -262,13 +321,21 @@ class Storage:
                 await asyncio.shield(self._write_replies(batch))
         await done
 
-    async def _write_replies(self, batch: list[tuple[str, int | None, int, asyncio.Future[None]]]) -> None:
+    async def _write_replies(self, batch: list[tuple[int, int | None, asyncio.Future[None]]]) -> None:
         try:
-            async with self._transaction() as db:
-                await db.executemany(
-                    "UPDATE decisions SET replied_at = ?, reply_message_id = ? WHERE id = ? AND replied_at IS NULL",
-                    [(when, message, decision) for when, message, decision, _ in batch],
-                )
+            now = utcnow()
+            # One statement per batch: the (decision, message) pairs as a VALUES table.
+            await self._write_all(
+                [
+                    (
+                        "UPDATE decisions SET replied_at = ?, reply_message_id = marks.column2 "
+                        f"FROM (VALUES {placeholders(len(part), 2)}) AS marks "
+                        "WHERE decisions.id = marks.column1 AND decisions.replied_at IS NULL",
+                        (now, *(value for decision, message, _ in part for value in (decision, message))),
+                    )
+                    for part in chunks(batch, MAX_ROWS_PER_STATEMENT)
+                ]
+            )
         except Exception as exc:
             error = exc if isinstance(exc, StorageError) else StorageError(f"replies not recorded: {exc!r}")
             for *_, waiting in batch:
@@ -276,6 +343,13 @@ class Storage:
         else:
             for *_, waiting in batch:
                 waiting.set_result(None)
+
+    def may_be_decided(self, update_id: int) -> bool:
+        """Whether looking up the update's decision before screening it is worth a query: yes for an update a
+        decision may have been stored for before the database was opened (one handed over again after a
+        restart). A later update that comes again (a verdict card sent again, a webhook delivering twice) is
+        screened again, and record_decision then keeps and returns the row stored the first time."""
+        return update_id <= self._decided_before_open
 
     async def decision_for_update(self, update_id: int) -> Decision | None:
         rows = await self._read(f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE update_id = ?", (update_id,))
@@ -302,6 +376,7 @@ class Storage:
             )
             await db.execute("UPDATE disputes SET user_id = NULL, comment = NULL WHERE user_id = ?", (user_id,))
             await db.execute("DELETE FROM user_settings WHERE user_id = ?", (user_id,))
+        self._languages.pop(user_id, None)
         await self._checkpoint()
         return cur.rowcount
 
@@ -365,9 +440,9 @@ class Storage:
 
     # ------------------------------------------------------------------ user settings
 
-    async def language(self, user_id: int) -> str | None:
-        rows = await self._read("SELECT language FROM user_settings WHERE user_id = ?", (user_id,))
-        return rows[0][0] if rows else None
+    def language(self, user_id: int) -> str | None:
+        """The user's /lang choice, None when they made none."""
+        return self._languages.get(user_id)
 
     async def set_language(self, user_id: int, language: str) -> None:
         await self._write(
@@ -375,6 +450,7 @@ class Storage:
             "ON CONFLICT(user_id) DO UPDATE SET language = excluded.language, updated_at = excluded.updated_at",
             (user_id, language, utcnow()),
         )
+        self._languages[user_id] = language
 
     async def integrity_check(self) -> str:
         rows = await self._read("PRAGMA integrity_check")

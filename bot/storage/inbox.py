@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot.storage.db import Storage, utcnow
+from bot.storage.db import MAX_ROWS_PER_STATEMENT, Storage, chunks, placeholders, utcnow
 
 
 class InboxRepository:
@@ -21,23 +21,28 @@ class InboxRepository:
         self.storage = storage
 
     async def store(self, updates: Sequence[tuple[int, dict[str, Any]]]) -> list[int]:
-        """Store (update_id, raw update) pairs in one transaction; returns the ids that were new, in order.
-        An id stored before (a webhook delivered twice) is left as it is."""
-        if not updates:
+        """Store (update_id, raw update) pairs; returns the ids that were new, in the order given. An id stored
+        before (a webhook delivered twice) is left as it is. The batch is stored whole or not at all: as one
+        statement, or one transaction when it has more than MAX_ROWS_PER_STATEMENT updates."""
+        first: dict[int, dict[str, Any]] = {}
+        for update_id, raw in updates:
+            first.setdefault(update_id, raw)
+        if not first:
             return []
         now = utcnow()
-        fresh: list[int] = []
-        async with self.storage._transaction() as db:
-            for update_id, raw in updates:
-                # ASCII JSON: any string Telegram can send (even a lone surrogate) is storable.
-                async with db.execute(
-                    "INSERT INTO inbox (update_id, raw, received_at) VALUES (?, ?, ?) "
+        returned = await self.storage._write_all(
+            [
+                (
+                    f"INSERT INTO inbox (update_id, raw, received_at) VALUES {placeholders(len(part), 3)} "
                     "ON CONFLICT(update_id) DO NOTHING RETURNING update_id",
-                    (update_id, json.dumps(raw, ensure_ascii=True), now),
-                ) as cur:
-                    if await cur.fetchone() is not None:
-                        fresh.append(update_id)
-        return fresh
+                    # ASCII JSON: any string Telegram can send (even a lone surrogate) is storable.
+                    tuple(v for update_id, raw in part for v in (update_id, json.dumps(raw, ensure_ascii=True), now)),
+                )
+                for part in chunks(list(first.items()), MAX_ROWS_PER_STATEMENT)
+            ]
+        )
+        fresh = {int(row[0]) for rows in returned for row in rows}
+        return [update_id for update_id in first if update_id in fresh]
 
     async def next_offset(self) -> int:
         """The getUpdates offset that confirms everything stored: the highest stored id + 1 (0 when empty)."""
@@ -55,11 +60,16 @@ class InboxRepository:
         if not ids:
             return
         now = utcnow()
-        async with self.storage._transaction() as db:
-            await db.executemany(
-                "UPDATE inbox SET handled_at = ?, raw = NULL WHERE update_id = ? AND handled_at IS NULL",
-                [(now, i) for i in ids],
-            )
+        await self.storage._write_all(
+            [
+                (
+                    "UPDATE inbox SET handled_at = ?, raw = NULL "
+                    f"WHERE update_id IN ({placeholders(len(part))}) AND handled_at IS NULL",
+                    (now, *part),
+                )
+                for part in chunks(ids, MAX_ROWS_PER_STATEMENT)
+            ]
+        )
 
     async def prune(self) -> int:
         """Delete handled rows, except the highest id (it gives the offset)."""

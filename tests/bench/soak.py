@@ -3,9 +3,10 @@ takes them; then every screening update must have exactly one decision row and o
 
     .venv/bin/python tests/bench/soak.py [--updates 10000] [--users 500] [--groups 20] [--concurrency 64]
 
-The bot (the real Application, handlers, engine, SQLite log and durable intake) runs in this process, with
-Telegram's sending rates lifted (they would measure Telegram's limits, not the bot); the emulator and the
-simulated users run in a second process, as Telegram would be another machine. Each private chat and each
+The bot (the real Application, handlers, engine, SQLite log and durable intake) runs in this process, as
+`python -m bot` runs it (uvloop, the garbage collector tuned once it is up), with Telegram's sending rates
+lifted (they would measure Telegram's limits, not the bot); the emulator and the simulated users run in a
+second process, as Telegram would be another machine. Each private chat and each
 group is one session that waits for the bot's answer before its next message, `--concurrency` sessions at
 a time: a mix of texts, forwards, .txt files (UTF-8 and GBK), commands and button presses in private
 chats, and /check, mentions, /check as a reply and messages the bot ignores in groups.
@@ -315,10 +316,11 @@ def emulator_process(conn: Connection, plan: Plan) -> None:
 # ---------------------------------------------------------------------- the bot's side
 
 
-async def run(plan: Plan, workdir: Path | None = None) -> Report:
+async def run(plan: Plan, workdir: Path | None = None, *, as_deployed: bool = False) -> Report:
+    """`as_deployed`: the garbage collector tuned as `python -m bot` does (not inside a test process)."""
     from telegram.ext import AIORateLimiter
 
-    from bot.app import build_application, close_deps
+    from bot.app import build_application, close_deps, tune_garbage_collector
     from bot.config import Settings
     from bot.intake import Intake
     from bot.storage import Storage
@@ -341,6 +343,8 @@ async def run(plan: Plan, workdir: Path | None = None) -> Report:
                 assert app.post_init is not None
                 await app.post_init(app)
                 await app.start()
+                if as_deployed:
+                    tune_garbage_collector()
                 intake = Intake(app, storage)
                 await intake.start()
                 parent.send("go")
@@ -381,7 +385,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--seed", type=int, default=6)
     args = parser.parse_args()
-    report = asyncio.run(run(Plan(args.updates, args.users, args.groups, args.concurrency, args.seed)))
+    from bot.__main__ import run_loop
+
+    reports: list[Report] = []
+
+    async def soak() -> None:
+        plan = Plan(args.updates, args.users, args.groups, args.concurrency, args.seed)
+        reports.append(await run(plan, as_deployed=True))
+
+    run_loop(soak())  # the bot's event loop, uvloop where installed
+    [report] = reports
     print("\n".join(report.lines()))
     report.check()
     print("records lost: 0; records doubled: 0")

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from telegram import Update
 
 from bot.emulator import ApiCall, channel_chat, group_chat, origin_channel, origin_hidden_user
 from tests.bot.conftest import ADMIN_ID, Env, user
@@ -46,6 +47,18 @@ async def test_private_text_gets_a_card_and_the_decision_is_committed_first(env:
     await env.emu.wait_for(lambda e: env.rows("SELECT replied_at FROM decisions")[0][0] is not None)
     stored = await env.storage.decision_for_update(update["update_id"])
     assert stored is not None and stored.replied_at is not None and stored.reply_message_id == card["message_id"]
+
+
+async def test_an_update_handled_again_in_the_same_run_is_neither_stored_nor_answered_twice(env: Env) -> None:
+    """Past the inbox (a webhook delivering an update whose inbox row was already pruned, a card tried again):
+    the handler screens it again, and the decision stored first is kept and not answered a second time."""
+    update = env.emu.user_message(user(3), text=REFUSE_TEXT)
+    await env.replies(3, 1)
+    await env.settle(update)
+    await env.emu.wait_for(lambda e: env.rows("SELECT replied_at FROM decisions")[0][0] is not None)
+    await env.app.process_update(Update.de_json(json.loads(json.dumps(update)), env.app.bot))
+    assert len(env.rows()) == 1
+    assert len(env.emu.sent_messages(3)) == 1
 
 
 async def test_redelivered_update_gives_neither_a_second_row_nor_a_second_reply(env: Env) -> None:
@@ -87,6 +100,20 @@ async def test_group_is_silent_unless_asked(env: Env) -> None:
     env.emu.user_message(member, chat=group, text="/history")
     replies = await env.replies(-200100, 4)
     assert "无权" in replies[3]["text"]
+
+
+async def test_in_a_forum_topic_the_card_answers_in_that_topic_quoting_the_request(env: Env) -> None:
+    forum = group_chat(-200200, "教研组", is_forum=True)
+    message = {
+        "message_id": 41, "from": user(6), "chat": forum, "date": 1_700_000_000, "message_thread_id": 77,
+        "is_topic_message": True, "text": f"/check {REFUSE_TEXT}", "entities": [{"type": "bot_command", "offset": 0,
+        "length": 6}],
+    }  # fmt: skip
+    env.emu.messages[(-200200, 41)] = message
+    env.emu.push_update({"message": message})
+    [card] = await env.replies(-200200, 1)
+    assert card["text"].startswith("⛔")
+    assert card["message_thread_id"] == 77 and card["reply_to_message"]["message_id"] == 41
 
 
 async def test_gbk_text_file_is_read_and_screened(env: Env) -> None:
