@@ -124,6 +124,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_train.add_argument("corpus", nargs="*", type=Path)
     p_cv = sub.add_parser("cv", help="held-out-fold figures of the learned heads on the corpus")
     p_cv.add_argument("--folds", type=int, default=5)
+    p_cv.add_argument(
+        "--hold-out",
+        metavar="PREFIX",
+        action="append",
+        help="instead of folds: train on the items whose id does not start with PREFIX, report on those that do "
+        "(a round of writers the model never saw); may be repeated",
+    )
     p_cv.add_argument("corpus", nargs="*", type=Path)
     sub.add_parser("clauses", help="the clause table")
     p_clause = sub.add_parser("clause", help="one clause in full")
@@ -159,6 +166,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"wrote {train.MODEL_FILE} ({dict(model.meta)})")
             return 0
         rows = train.load_corpus(files)
+        if args.hold_out:
+            prefixes = tuple(args.hold_out)
+            held = [r for r in rows if str(r["id"]).startswith(prefixes)]
+            if not held or len(held) == len(rows):
+                print(f"--hold-out {' '.join(prefixes)}: must select some but not all items", file=sys.stderr)
+                return 2
+            preds = train.held_out_predictions(policy, [r for r in rows if r not in held], held)
+            print(format_report(evaluate(held, preds), show_wrong=False))
+            return 0
         print(format_report(evaluate(rows, train.cross_validate(policy, rows, args.folds)), show_wrong=False))
         return 0
     if args.command == "clauses":

@@ -42,8 +42,10 @@ HEAD_WEIGHT = 0.5
 #: The scale of rule-signal features next to the (L2-normalised) n-gram features; chosen by held-out
 #: folds together with the regularisation strength in policy/train.py.
 RULE_FEATURE_WEIGHT = 0.3
-#: Confidence below this routes the screening to a human reviewer.
-REVIEW_BELOW = 0.35
+#: Confidence (the probability of the verdict) below this routes the screening to a human reviewer.
+#: Chosen on held-out folds of the corpus: about one item in seven is flagged, and the verdicts left
+#: unflagged are right about 97% of the time (figures in the README).
+REVIEW_BELOW = 0.7
 
 _ITEM_START = re.compile(
     r"(?:(?<=\n)|(?<=^)|(?<=[。；;:!?]))\s*(?=(?:第?[一二三四五六七八九十]{1,3}[、.是]|\(?[一二三四五六七八九十]{1,3}\)"
@@ -320,17 +322,20 @@ class Engine:
         pc, pv = self.model.predict(text_features(text), self.rule_features(j))
         best: tuple[float, str, str] | None = None
         total = 0.0
+        by_verdict: dict[str, float] = defaultdict(float)
         for c, p_c in pc.items():
             for v, p_v in pv.items():
                 if (c == "none") != (v == "not_a_request") or (c == "teaching" and v != "allow"):
                     continue
                 joint = p_c * p_v
                 total += joint
+                by_verdict[v] += joint
                 if best is None or joint > best[0]:
                     best = (joint, c, v)
         assert best is not None
-        joint, c, v = best
-        return Decision(verdict=v, category=c, confidence=joint / total if total else 0.0)
+        _, c, v = best
+        # The confidence is the verdict's: how likely this verdict is, whatever the category.
+        return Decision(verdict=v, category=c, confidence=by_verdict[v] / total if total else 0.0)
 
     # ------------------------------------------------------------------ building the answer
 
@@ -548,8 +553,6 @@ class Engine:
         if norm.truncated:
             confidence = min(confidence, 0.5)
         confidence = round(min(max(confidence, 0.0), 1.0), 3)
-        # A refusal that no violation rule supports rests on the learned part alone: a human should look.
-        unsupported = overall.verdict == "refuse" and not any(ev.rule.startswith("viol.") for ev in evidence)
         return Screening(
             verdict=overall.verdict,
             category=overall.category,
@@ -558,7 +561,7 @@ class Engine:
             evidence=evidence,
             conditions=conditions,
             confidence=confidence,
-            needs_review=confidence < REVIEW_BELOW or norm.truncated or unsupported,
+            needs_review=confidence < REVIEW_BELOW or norm.truncated,
             language=language,
             policy_version=self.version,
             truncated=norm.truncated,

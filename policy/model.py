@@ -37,49 +37,25 @@ def text_features(norm: str) -> set[str]:
 
 
 @dataclass(frozen=True)
-class LinearHead:
-    classes: tuple[str, ...]
+class TextModel:
+    """Both heads in one table: a feature's weights for every category, then for every verdict, so a
+    text's features are looked up once and summed once."""
+
+    category_classes: tuple[str, ...]
+    verdict_classes: tuple[str, ...]
     intercept: tuple[float, ...]
     weights: Mapping[str, tuple[float, ...]]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "classes": list(self.classes),
-            "intercept": [round(x, 4) for x in self.intercept],
-            "weights": {k: [round(x, 4) for x in v] for k, v in sorted(self.weights.items())},
-        }
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> LinearHead:
-        classes = tuple(raw["classes"])
-        weights = {k: tuple(float(x) for x in v) for k, v in raw["weights"].items()}
-        if any(len(v) != len(classes) for v in weights.values()) or len(raw["intercept"]) != len(classes):
-            raise ValueError("weight vectors do not match the classes")
-        return cls(classes=classes, intercept=tuple(float(x) for x in raw["intercept"]), weights=weights)
-
-
-@dataclass(frozen=True)
-class TextModel:
-    category: LinearHead
-    verdict: LinearHead
     rules_digest: str
     meta: Mapping[str, Any]
 
     def __post_init__(self) -> None:
-        # One table for both heads: a text's features are looked up once, summed once.
-        k = len(self.category.classes)
-        zeros_c = (0.0,) * k
-        zeros_v = (0.0,) * len(self.verdict.classes)
-        joint: dict[str, tuple[float, ...]] = {}
-        for name in self.category.weights.keys() | self.verdict.weights.keys():
-            joint[name] = self.category.weights.get(name, zeros_c) + self.verdict.weights.get(name, zeros_v)
-        object.__setattr__(self, "_joint", joint)
-        object.__setattr__(self, "_split", k)
-        object.__setattr__(self, "_intercept", self.category.intercept + self.verdict.intercept)
+        width = len(self.category_classes) + len(self.verdict_classes)
+        if len(self.intercept) != width or any(len(v) != width for v in self.weights.values()):
+            raise ValueError("weight vectors do not match the classes")
 
     def predict(self, grams: set[str], extra: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float]]:
-        joint: dict[str, tuple[float, ...]] = self._joint  # type: ignore[attr-defined]
-        scores = list(self._intercept)  # type: ignore[attr-defined]
+        joint = self.weights
+        scores = list(self.intercept)
         hits = [joint[g] for g in grams if g in joint]
         if hits:
             scale = 1.0 / math.sqrt(len(grams))
@@ -88,29 +64,35 @@ class TextModel:
             w = joint.get(name)
             if w is not None:
                 scores = [s + value * wi for s, wi in zip(scores, w, strict=True)]
-        k: int = self._split  # type: ignore[attr-defined]
-        return _softmax(self.category.classes, scores[:k]), _softmax(self.verdict.classes, scores[k:])
+        k = len(self.category_classes)
+        return _softmax(self.category_classes, scores[:k]), _softmax(self.verdict_classes, scores[k:])
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": 1,
+            "format": 2,
             "rules_digest": self.rules_digest,
             "meta": dict(self.meta),
-            "category": self.category.to_json(),
-            "verdict": self.verdict.to_json(),
+            "category_classes": list(self.category_classes),
+            "verdict_classes": list(self.verdict_classes),
+            "intercept": [round(x, 4) for x in self.intercept],
+            "weights": {k: [round(x, 4) for x in v] for k, v in sorted(self.weights.items())},
         }
 
     @classmethod
     def load(cls, path: Path) -> TextModel:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
+            if raw.get("format") != 2:
+                raise ValueError(f"format {raw.get('format')!r}, expected 2")
             return cls(
-                category=LinearHead.from_json(raw["category"]),
-                verdict=LinearHead.from_json(raw["verdict"]),
+                category_classes=tuple(raw["category_classes"]),
+                verdict_classes=tuple(raw["verdict_classes"]),
+                intercept=tuple(map(float, raw["intercept"])),
+                weights={k: tuple(v) for k, v in raw["weights"].items()},
                 rules_digest=str(raw["rules_digest"]),
                 meta=raw.get("meta", {}),
             )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise PolicyDataError(f"{path}: not a valid model file: {exc}") from None
 
 

@@ -107,3 +107,18 @@ def test_clauses_and_clause(capsys: pytest.CaptureFixture[str]) -> None:
     assert "half a year" in text and "非官方" in text
     assert main(["clause", "99"]) == 2
     assert "1 to 20" in capsys.readouterr().err
+
+
+def test_cv_hold_out_reports_only_the_held_out_round(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("sklearn")
+    lines = (ROOT / "tests" / "corpus" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines]
+    # A small corpus: every category from round p (trained on) and a few items of round q (reported on).
+    small = [r for r in rows if r["id"].startswith("p")][::4] + [r for r in rows if r["id"].startswith("q1-")][:12]
+    path = tmp_path / "small.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in small), encoding="utf-8")
+    assert main(["cv", "--hold-out", "q1-", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "n=12 " in out and "verdict_acc=" in out
+    assert main(["cv", "--hold-out", "zz", str(path)]) == 2
+    assert "must select some but not all" in capsys.readouterr().err

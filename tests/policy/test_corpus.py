@@ -94,7 +94,7 @@ def test_public_sample_floors() -> None:
     assert report.dangerous == 0
     # Honest uncertainty: few flagged, and what is not flagged is right.
     assert report.flagged / report.n <= 0.15
-    assert report.unflagged_correct is not None and report.unflagged_correct >= 0.95
+    assert report.unflagged_correct is not None and report.unflagged_correct >= 0.97
 
 
 def test_every_clause_cited_on_the_corpus_is_in_the_table() -> None:

