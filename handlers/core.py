@@ -39,6 +39,9 @@ class Reader(Protocol):
     def close(self) -> None: ...
 
 
+#: The per-user rate limit's sliding window, in seconds.
+RATE_WINDOW = 60.0
+
 #: Screening a text this long takes long enough to move off the event loop.
 OFFLOAD_CHARS = 5_000
 
@@ -53,23 +56,35 @@ class Deps:
     reader: Reader
     _hits: dict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     _warned: dict[int, float] = field(default_factory=dict)
+    _pruned_at: float = 0.0
     #: Admin-chat alerts by kind: when the last one was posted, and how many were held back since.
     alerts: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     def over_limit(self, user_id: int, now: float | None = None) -> bool:
         """Sliding one-minute window per user."""
         now = time.monotonic() if now is None else now
+        if now - self._pruned_at > RATE_WINDOW:
+            self._prune(now)
         hits = self._hits[user_id]
-        while hits and now - hits[0] > 60:
+        while hits and now - hits[0] > RATE_WINDOW:
             hits.popleft()
         if len(hits) >= self.settings.user_rate_limit_per_minute:
             return True
         hits.append(now)
         return False
 
+    def _prune(self, now: float) -> None:
+        """Forget users with nothing in the window, so a long-running bot's memory does not grow with
+        every user it has ever seen."""
+        self._pruned_at = now
+        for uid in [u for u, h in self._hits.items() if not h or now - h[-1] > RATE_WINDOW]:
+            del self._hits[uid]
+        for uid in [u for u, at in self._warned.items() if now - at > RATE_WINDOW]:
+            del self._warned[uid]
+
     def should_warn(self, user_id: int, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
-        if now - self._warned.get(user_id, -1e9) > 60:
+        if now - self._warned.get(user_id, -1e9) > RATE_WINDOW:
             self._warned[user_id] = now
             return True
         return False

@@ -112,3 +112,21 @@ def test_text_file_encodings() -> None:
     assert decode_text_file(text.encode("gbk")) == text
     assert decode_text_file(text.encode("gb18030")) == text
     assert decode_text_file(b"\x00\x01\x02") is None
+
+
+def test_rate_limit_per_user_window_and_forgetting_idle_users(tmp_path: Path) -> None:
+    from handlers.core import RATE_WINDOW, Deps
+
+    settings = Settings(_env_file=None, database_path=tmp_path / "x.db")  # type: ignore[call-arg]
+    d = Deps(settings=settings, storage=None, engine=None, policy=None, reader=None)  # type: ignore[arg-type]
+    limit = settings.user_rate_limit_per_minute
+    assert not any(d.over_limit(1, now=1000.0 + i * 0.01) for i in range(limit))
+    assert d.over_limit(1, now=1001.0), "one more inside the window is refused"
+    assert d.should_warn(1, now=1001.0) and not d.should_warn(1, now=1002.0), "warned once a window"
+    assert not d.over_limit(2, now=1001.0), "other users are not affected"
+    assert not d.over_limit(1, now=1001.0 + RATE_WINDOW + 1), "the window slides"
+    for uid in range(100, 1100):
+        d.over_limit(uid, now=2000.0)
+    assert len(d._hits) >= 1000
+    d.over_limit(5, now=2000.0 + 2 * RATE_WINDOW + 1)
+    assert set(d._hits) == {5} and d._warned == {}, "idle users forgotten"
