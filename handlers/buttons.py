@@ -101,7 +101,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if extra not in VERDICT_CHOICES:
             await query.answer(t("not_permitted", lang), show_alert=True)
             return
-        dispute = await d.storage.add_dispute(decision.id, query.from_user.id, extra, lang)
+        dispute = await d.storage.add_dispute(decision.id, query.from_user.id, extra, lang, update.update_id)
         if context.user_data is not None:
             context.user_data["awaiting_comment"] = dispute.id
         await query.answer()

@@ -411,13 +411,25 @@ class Storage:
     # ------------------------------------------------------------------ disputes
 
     async def add_dispute(
-        self, decision_id: int, user_id: int | None, proposed: str, language: str | None = None
+        self,
+        decision_id: int,
+        user_id: int | None,
+        proposed: str,
+        language: str | None = None,
+        update_id: int | None = None,
     ) -> Dispute:
-        cur = await self._write(
-            "INSERT INTO disputes (decision_id, user_id, proposed, created_at, language) VALUES (?, ?, ?, ?, ?)",
-            (decision_id, user_id, proposed, utcnow(), language),
+        """Store a dispute. The same button press (update id) handled twice, as after a crash between
+        storing it and marking it handled, stores one dispute and returns it both times."""
+        rows = await self._write_returning(
+            "INSERT INTO disputes (decision_id, user_id, proposed, created_at, language, update_id) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (update_id) WHERE update_id IS NOT NULL DO NOTHING RETURNING id",
+            (decision_id, user_id, proposed, utcnow(), language, update_id),
         )
-        dispute = await self.dispute(int(cur.lastrowid or 0))
+        if rows:
+            dispute = await self.dispute(int(rows[0][0]))
+        else:
+            found = await self._read("SELECT id FROM disputes WHERE update_id = ?", (update_id,))
+            dispute = await self.dispute(int(found[0][0])) if found else None
         assert dispute is not None
         return dispute
 

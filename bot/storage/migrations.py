@@ -124,4 +124,12 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX inbox_unhandled ON inbox(update_id) WHERE handled_at IS NULL;
         """,
     ),
+    (
+        4,
+        "a dispute remembers the update (button press) that made it: handled again after a crash, it is one",
+        """
+        ALTER TABLE disputes ADD COLUMN update_id INTEGER;
+        CREATE UNIQUE INDEX disputes_update ON disputes(update_id) WHERE update_id IS NOT NULL;
+        """,
+    ),
 ]

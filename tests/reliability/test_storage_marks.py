@@ -115,3 +115,18 @@ async def test_language_choices_are_read_once_and_kept_in_step(tmp_path: Path) -
         assert storage.language(2) is None
     async with Storage(path) as storage:
         assert storage.language(2) is None and storage.language(1) == "zh"
+
+
+async def test_a_dispute_is_stored_once_per_button_press(tmp_path: Path) -> None:
+    """A "Wrong verdict?" answer handled again after a crash (same update id) is one dispute, not two."""
+    async with Storage(tmp_path / "s.sqlite3") as storage:
+        [decision_id] = await decisions(storage, 1)
+        first = await storage.add_dispute(decision_id, 7, "refuse", "zh", update_id=500)
+        again = await storage.add_dispute(decision_id, 7, "refuse", "zh", update_id=500)
+        assert again == first
+        other = await storage.add_dispute(decision_id, 7, "allow", "zh", update_id=501)
+        no_id = [await storage.add_dispute(decision_id, 7, "allow", "zh") for _ in range(2)]
+        assert len({first.id, other.id, *(d.id for d in no_id)}) == 4
+        assert [d.id for d in await storage.disputes_for(decision_id)] == sorted(
+            [first.id, other.id, *(d.id for d in no_id)]
+        )
