@@ -752,6 +752,16 @@ class _FileHandler(_BaseHandler):
         if token != emulator.token:
             self._send_json(401, ApiError(401, "Unauthorized").payload())
             return
+        # Faults injected on the method name "download" apply here (a file download is no API method).
+        fault = emulator._take_fault("download")
+        if fault is not None:
+            answer = await emulator._apply_fault(self, fault)
+            if isinstance(answer, _NoResponse):
+                self._drop()
+                return
+            if answer is not None:
+                self._send_json(*answer)
+                return
         stored = emulator._files_by_path.get(file_path)
         if stored is None:
             self._send_json(404, ApiError(404, "Not Found").payload())

@@ -122,6 +122,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "zh": "文件太大（上限 {limit}）。请发送截图或粘贴文字。",
         "en": "The file is too large (limit {limit}). Send a screenshot or paste the text.",
     },
+    "file.download_failed": {
+        "zh": "暂时无法从 Telegram 下载这个文件（已重试）。请稍后重新发送。",
+        "en": "I could not download this file from Telegram just now (tried again). Please send it again later.",
+    },
     "file.unreadable": {
         "zh": "无法读取这个文件里的文字。请确认文件没有损坏，或者发截图、粘贴文字。",
         "en": "I could not read text from this file. Check it is not damaged, or send a screenshot or the text.",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import MessageEntity, Update
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.messages import t
 from bot.reading import Extracted, ReadError
+from bot.retry import is_transient
 from handlers.cards import excerpt
 from handlers.core import Deps, deps, language, reply_text, screen_and_reply
 from handlers.intake import decode_text_file, forward_origin, is_readable_name
@@ -77,6 +80,31 @@ def _limit(d: Deps) -> str:
     return f"{d.settings.max_file_mb} MB"
 
 
+#: Pauses before trying a failed file download again (getFile itself is retried by the rate limiter; the
+#: download from the file server is not a Bot API method and is retried here).
+DOWNLOAD_PAUSES = (0.5, 2.0, 5.0)
+
+
+async def download(update: Update) -> bytes | None:
+    """The file's bytes, tried again while Telegram is unreachable; None (and the user told to send it
+    again) when it still fails. Errors that would fail again (a file gone, a bad request) are raised."""
+    message = update.effective_message
+    assert message is not None
+    attachment = message.photo[-1] if message.photo else message.document
+    assert attachment is not None
+    for attempt, pause in enumerate((*DOWNLOAD_PAUSES, None)):
+        try:
+            return bytes(await (await attachment.get_file()).download_as_bytearray())
+        except TelegramError as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("file download failed (attempt %d): %s: %s", attempt + 1, type(exc).__name__, exc)
+            if pause is None:
+                return None
+            await asyncio.sleep(pause)
+    return None
+
+
 async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A picture (a screenshot of a chat notice, a photo of a paper one): its text and caption together."""
     message = update.effective_message
@@ -89,7 +117,10 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if biggest.file_size is not None and biggest.file_size > d.settings.max_file_bytes:
         await reply_text(update, t("file.too_big", lang, limit=_limit(d)))
         return
-    data = bytes(await (await biggest.get_file()).download_as_bytearray())
+    data = await download(update)
+    if data is None:
+        await reply_text(update, t("file.download_failed", lang))
+        return
     try:
         extracted = await _read(d, data, "photo.jpg", "image/jpeg")
     except ReadError as exc:
@@ -125,7 +156,10 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not is_readable_name(name, doc.mime_type):
         await reply_text(update, t("unsupported", lang))
         return
-    data = bytes(await (await doc.get_file()).download_as_bytearray())
+    data = await download(update)
+    if data is None:
+        await reply_text(update, t("file.download_failed", lang))
+        return
     if len(data) > d.settings.max_file_bytes:
         await reply_text(update, t("file.too_big", lang, limit=_limit(d)))
         return

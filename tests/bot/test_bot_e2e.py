@@ -305,3 +305,21 @@ async def test_webhook_refuses_requests_without_the_secret(
             assert len(env.rows()) == 1
         finally:
             await env.app.updater.stop()
+
+
+async def test_a_file_download_is_tried_again_and_a_lasting_failure_is_answered(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("handlers.messages.DOWNLOAD_PAUSES", (0.01, 0.01))
+    doc = env.emu.add_file(REFUSE_TEXT.encode("gbk"), file_name="通知.txt", mime_type="text/plain")
+    # Two failed downloads (a server error, a dropped connection), then it works: one card, nothing said of it.
+    env.emu.inject("download", "500")
+    env.emu.inject("download", "drop")
+    env.emu.user_message(user(8), document=doc)
+    [card] = await env.replies(8, 1)
+    assert card["text"].startswith("⛔") and len(env.rows()) == 1
+    # Failing on every try: a short answer asking to send it again, and no decision row.
+    env.emu.inject("download", "502", times=3)
+    env.emu.user_message(user(9), document=doc)
+    [answer] = await env.replies(9, 1)
+    assert "重新发送" in answer["text"] and len(env.rows()) == 1
