@@ -60,6 +60,27 @@ def _evidence_quotes(evidence: list[dict[str, Any]], limit: int) -> list[str]:
 # ---------------------------------------------------------------------- the review card
 
 
+def _verdict_blocks(lang: str, entry: Entry) -> list[str]:
+    """What the engine said, the verdict after review when there is one, and the review flag."""
+    d, s = entry.decision, entry.state
+    blocks = [
+        t(
+            "review.engine", lang, verdict=escape(short(d.verdict, lang)), category=escape(_category(d.category, lang)),
+            clauses=clause_list(d.clauses), confidence=f"{d.confidence:.2f}",
+        )
+    ]  # fmt: skip
+    if s.reviewed:
+        blocks.append(
+            t(
+                "review.current", lang, verdict=escape(short(s.verdict, lang)),
+                category=escape(_category(s.category, lang)), clauses=clause_list(s.clauses),
+            )
+        )  # fmt: skip
+    if d.needs_review:
+        blocks.append(escape(t("review.flagged", lang)))
+    return blocks
+
+
 def review_card(
     lang: str,
     entry: Entry,
@@ -71,7 +92,7 @@ def review_card(
 ) -> str:
     """One message: what was sent, what the engine said, the disputes and earlier reviews. `note` (HTML) is
     added at the end (the clause prompt, or the outcome once acted on)."""
-    d, s = entry.decision, entry.state
+    d = entry.decision
     meta = t("review.meta", lang, time=when(d.created_at) + " UTC", chat=chat_label(d.chat_type, lang), source=d.source)
     extras = [_who(d.user_id, lang)]
     if origin_name(d.forward_origin):
@@ -87,21 +108,7 @@ def review_card(
         blocks.append(t("review.text", lang) + f"\n<blockquote expandable>{escape(body)}</blockquote>")
     else:
         blocks.append(t("review.text", lang) + "\n" + escape(t("history.forgotten", lang)))
-    blocks.append(
-        t(
-            "review.engine", lang, verdict=escape(short(d.verdict, lang)), category=escape(_category(d.category, lang)),
-            clauses=clause_list(d.clauses), confidence=f"{d.confidence:.2f}",
-        )
-    )  # fmt: skip
-    if s.reviewed:
-        blocks.append(
-            t(
-                "review.current", lang, verdict=escape(short(s.verdict, lang)),
-                category=escape(_category(s.category, lang)), clauses=clause_list(s.clauses),
-            )
-        )  # fmt: skip
-    if d.needs_review:
-        blocks.append(escape(t("review.flagged", lang)))
+    blocks += _verdict_blocks(lang, entry)
     quotes = _evidence_quotes(d.evidence, 6)
     if quotes:
         blocks.append(t("review.evidence", lang) + "\n" + "\n".join(f"• “{escape(excerpt(q, 60))}”" for q in quotes))
@@ -232,7 +239,7 @@ def log_keyboard(lang: str, token: str, page: int, pages: int) -> InlineKeyboard
 
 def show_blocks(policy: Policy, lang: str, entry: Entry, disputes: list[Dispute], reviews: list[Review]) -> list[str]:
     """One decision whole, as messages of at most 4,096 characters."""
-    d, s = entry.decision, entry.state
+    d = entry.decision
     none = t("show.none", lang)
     origin = origin_name(d.forward_origin)
     meta = t(
@@ -245,21 +252,7 @@ def show_blocks(policy: Policy, lang: str, entry: Entry, disputes: list[Dispute]
     blocks = [t("show.header", lang, id=d.id), escape(meta)]
     text = d.text.strip() if d.text else t("history.forgotten", lang)
     blocks.append(t("review.text", lang) + "\n" + "\n".join(escape(line) for line in text.split("\n")))
-    blocks.append(
-        t(
-            "review.engine", lang, verdict=escape(short(d.verdict, lang)), category=escape(_category(d.category, lang)),
-            clauses=clause_list(d.clauses), confidence=f"{d.confidence:.2f}",
-        )
-    )  # fmt: skip
-    if s.reviewed:
-        blocks.append(
-            t(
-                "review.current", lang, verdict=escape(short(s.verdict, lang)),
-                category=escape(_category(s.category, lang)), clauses=clause_list(s.clauses),
-            )
-        )  # fmt: skip
-    if d.needs_review:
-        blocks.append(escape(t("review.flagged", lang)))
+    blocks += _verdict_blocks(lang, entry)
     for n in d.clauses:
         blocks.append("• " + escape(t("card.clause_line", lang, n=n, title=clause_title(policy, n, lang))))
     conditions = conditions_of(d.findings)

@@ -169,10 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.hold_out:
             prefixes = tuple(args.hold_out)
             held = [r for r in rows if str(r["id"]).startswith(prefixes)]
-            if not held or len(held) == len(rows):
+            rest = [r for r in rows if not str(r["id"]).startswith(prefixes)]
+            if not held or not rest:
                 print(f"--hold-out {' '.join(prefixes)}: must select some but not all items", file=sys.stderr)
                 return 2
-            preds = train.held_out_predictions(policy, [r for r in rows if r not in held], held)
+            preds = train.held_out_predictions(policy, rest, held)
             print(format_report(evaluate(held, preds), show_wrong=False))
             return 0
         print(format_report(evaluate(rows, train.cross_validate(policy, rows, args.folds)), show_wrong=False))
