@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policy import Screening, default_policy, screen
-from policy.engine import MAX_FINDINGS
+from policy.engine import HEDGE_AT, MAX_FINDINGS, Engine
+from policy.model import TextModel
 from policy.models import CATEGORIES, VERDICT_RANK
 from policy.normalize import MAX_CHARS, normalize
 
@@ -149,3 +151,51 @@ def test_non_string_input_is_tolerated() -> None:
 def test_screen_is_total_over_arbitrary_unicode(text: str) -> None:
     s = screen(text)
     _check_invariants(text, s)
+
+
+def _fixed_model(verdict_probs: dict[str, float]) -> TextModel:
+    """A model that reads nothing: its answer is its intercepts (publicity, and these verdict odds)."""
+    categories = ("publicity", "teaching", "none")
+    verdicts = tuple(verdict_probs)
+    return TextModel(
+        category_classes=categories,
+        verdict_classes=verdicts,
+        intercept=(6.0, 0.0, 0.0, *(math.log(p) for p in verdict_probs.values())),
+        weights={},
+        rules_digest="",
+        meta={},
+    )
+
+
+PLAIN = "区科协：下周三想到贵校给四年级学生做一场科普讲座，时间请学校安排。"
+VIOLATING = "区科协：下周三到贵校给四年级学生做一场科普讲座，请各班上传学生听讲照片，按上传照片数量对各校排名通报。"
+NEAR_ALLOW = {"allow": 0.55, "refuse": 0.40, "conditional": 0.04, "not_a_request": 0.01}
+NEAR_REFUSE = {"refuse": 0.58, "allow": 0.37, "conditional": 0.04, "not_a_request": 0.01}
+
+
+@pytest.mark.parametrize(
+    ("odds", "text", "expected"),
+    [
+        # A near tie whose verdict the rules' evidence contradicts: conditional, with conditions.
+        (NEAR_ALLOW, VIOLATING, "conditional"),
+        (NEAR_REFUSE, PLAIN, "conditional"),
+        # A near tie the evidence backs keeps its verdict (and is still flagged).
+        (NEAR_ALLOW, PLAIN, "allow"),
+        (NEAR_REFUSE, VIOLATING, "refuse"),
+        # A clear answer stands, whatever the evidence.
+        ({"allow": 0.80, "refuse": 0.10, "conditional": 0.09, "not_a_request": 0.01}, VIOLATING, "allow"),
+        ({"refuse": 0.80, "conditional": 0.12, "allow": 0.07, "not_a_request": 0.01}, PLAIN, "refuse"),
+    ],
+)
+def test_a_near_tie_between_allow_and_refuse_stands_only_on_evidence(
+    odds: dict[str, float], text: str, expected: str
+) -> None:
+    engine = Engine(default_policy(), _fixed_model(odds))
+    assert bool(engine.analyse(text).rules.violations) == (text is VIOLATING)
+    s = engine.screen(text)
+    assert s.verdict == expected and s.category == "publicity"
+    near_tie = min(odds["allow"], odds["refuse"]) >= HEDGE_AT
+    assert s.needs_review == near_tie
+    if expected == "conditional":
+        assert s.conditions
+        assert s.confidence == pytest.approx(odds["conditional"] / (1 - odds["not_a_request"]), abs=0.01)
