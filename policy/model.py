@@ -56,7 +56,8 @@ class TextModel:
     def predict(self, grams: set[str], extra: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float]]:
         joint = self.weights
         scores = list(self.intercept)
-        hits = [joint[g] for g in grams if g in joint]
+        # One lookup per n-gram; a feature's weight row is never empty, so filter(None) drops the misses.
+        hits = list(filter(None, map(joint.get, grams)))
         if hits:
             scale = 1.0 / math.sqrt(len(grams))
             scores = [b + s * scale for b, s in zip(scores, map(sum, zip(*hits, strict=True)), strict=True)]
