@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.emulator import ApiCall, BotApiEmulator, make_user
 from bot.intake import Intake
 from bot.storage import Storage
+from bot.storage.inbox import InboxRepository
 
 LOCAL_USER_ID = 10_000
 QUIET_SECONDS = 0.15
@@ -90,10 +91,15 @@ async def run_local_chat(settings: Settings, stdin: TextIO, out: TextIO) -> int:
         LOCAL_USER_ID, "Local", username="local_principal", language_code="zh-hans" if lang == "zh" else "en"
     )
     terminal = Terminal(out)
-    async with BotApiEmulator(token="10000:offline-local-chat", bot_username="jianfu_local_bot") as emu:
+    storage = Storage(settings.database_path)
+    await storage.open()
+    # The database outlives this session's emulator: number the new updates after every one it already
+    # holds, or the intake (which polls from the stored offset) would skip them as already confirmed.
+    first_update_id = max(1000, await InboxRepository(storage).next_offset())
+    async with BotApiEmulator(
+        token="10000:offline-local-chat", bot_username="jianfu_local_bot", first_update_id=first_update_id
+    ) as emu:
         emu.add_listener(terminal.on_call)
-        storage = Storage(settings.database_path)
-        await storage.open()
         app = build_application(
             settings, storage, token=emu.token, base_url=emu.base_url, base_file_url=emu.base_file_url
         )

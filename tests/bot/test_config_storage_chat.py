@@ -77,6 +77,18 @@ def test_offline_local_chat_from_piped_stdin(tmp_path: Path) -> None:
     assert len(rows) == 1 and rows[0][1] == "refuse" and "\n" in rows[0][0], "the pasted notice arrived whole"
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
 
+    # A second session on the same database is answered too (its updates are numbered after the stored
+    # ones, which the intake would otherwise take as already confirmed), and the first one's row stays.
+    again = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, input="县科协：下周三想到贵校给四年级学生做一场科普讲座。\n\n",
+        capture_output=True, text=True, timeout=120, env=clean_env(DATABASE_PATH=str(db), PYTHONPATH=str(ROOT)),
+        check=False,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "类别" in again.stdout and "[1]" in again.stdout
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 2
+
 
 async def test_migrations_are_recorded_and_safe_to_rerun(tmp_path: Path) -> None:
     path = tmp_path / "m.sqlite3"
