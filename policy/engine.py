@@ -43,7 +43,7 @@ HEAD_WEIGHT = 0.5
 #: folds together with the regularisation strength in policy/train.py.
 RULE_FEATURE_WEIGHT = 0.3
 #: Confidence (the probability of the verdict) below this routes the screening to a human reviewer.
-#: Chosen on held-out folds of the corpus: about one item in seven is flagged, and the verdicts left
+#: Chosen on held-out folds of the corpus: about one item in nine is flagged, and the verdicts left
 #: unflagged are right about 97% of the time (figures in the README).
 REVIEW_BELOW = 0.7
 #: An allow or refuse whose opposite still has at least this probability is a near tie: it is

@@ -69,13 +69,12 @@ def _vectors(engine: Engine, texts: Sequence[str]) -> list[Features]:
 
 
 def fit(policy: Policy, rows: Sequence[Mapping[str, Any]], vectors: Sequence[Features] | None = None) -> TextModel:
+    from scipy.sparse import diags
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
     base = Engine(policy)
     vecs = list(vectors) if vectors is not None else _vectors(base, [str(r["text"]) for r in rows])
-    from scipy.sparse import diags
-
     dv = DictVectorizer()
     x = dv.fit_transform([{**grams, **extra} for grams, extra in vecs])
     names = dv.get_feature_names_out()
@@ -97,8 +96,8 @@ def fit(policy: Policy, rows: Sequence[Mapping[str, Any]], vectors: Sequence[Fea
         importance = [max(a, float(b)) for a, b in zip(importance, col_max, strict=True)]
     keep = sorted(range(len(names)), key=lambda i: -importance[i])[:MAX_FEATURES]
     (c_classes, c_intercept, c_coef), (v_classes, v_intercept, v_coef) = heads["category"], heads["verdict"]
-    weights = {str(names[i]): tuple(float(x) for x in (*c_coef[:, i], *v_coef[:, i])) for i in keep}
-    intercept = tuple(float(x) for x in (*c_intercept, *v_intercept))
+    weights = {str(names[i]): tuple(float(w) for w in (*c_coef[:, i], *v_coef[:, i])) for i in keep}
+    intercept = tuple(float(b) for b in (*c_intercept, *v_intercept))
     digest = hashlib.sha256(
         json.dumps([c_classes, v_classes, intercept, sorted(weights.items())]).encode()
     ).hexdigest()[:8]
