@@ -173,7 +173,9 @@ class Engine:
         if cut is not None:
             window = window[cut:]
         words = window.replace(",", " ").split()
-        return bool(self._negator_en.search(" ".join(words[-6:])))
+        found = [m.group() for m in self._negator_en.finditer(" ".join(words[-6:]))]
+        # "no visit counts without a photo" demands the photo: "without" after another negator cancels it.
+        return bool(found) and not (len(found) > 1 and found[-1] == "without")
 
     def _add(self, found: list[Match], text: str, sig: Signal, start: int, end: int) -> None:
         neg = sig.negatable and sig.kind not in ("noise", "negation") and self._negated(text, start)

@@ -121,6 +121,21 @@ def test_negation_voids_a_violation() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "negated"),
+    [
+        ("Home visits are judged on real contact, without photos.", True),
+        ("No need to send photos of the drill.", True),
+        ("No home visit counts without a photo.", False),
+        ("Nothing is accepted without screenshots of each session.", False),
+    ],
+)
+def test_without_after_another_negator_demands_the_proof(text: str, negated: bool) -> None:
+    engine = Engine(default_policy())
+    proof = [m for m in engine.match(normalize(text).text) if m.signal.id == "mark.media_proof"]
+    assert proof and all(m.negated is negated for m in proof)
+
+
+@pytest.mark.parametrize(
     "text",
     ["", "   \n\t  ", "\x00\x01\x02", "\ud800\udfff broken", "😀" * 10_000, bytes(range(256)).decode("latin-1")],
     ids=["empty", "whitespace", "controls", "surrogates", "emoji", "binary"],
