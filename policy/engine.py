@@ -40,10 +40,10 @@ TASK_THRESHOLD = 1.0
 #: How much the notice's head (title, addressee, issuer line) lends to each item's category scores.
 HEAD_WEIGHT = 0.5
 #: The scale of rule-signal features next to the (L2-normalised) n-gram features; chosen by held-out
-#: folds together with the regularisation strength in policy/train.py.
+#: folds with the logistic heads of the time (the per-head `RULE_SCALE` in policy/train.py multiplies it).
 RULE_FEATURE_WEIGHT = 0.3
 #: Confidence (the probability of the verdict) below this routes the screening to a human reviewer.
-#: Chosen on held-out folds of the corpus: about one item in nine is flagged, and the verdicts left
+#: Chosen on held-out folds of the corpus: about one item in ten is flagged, and the verdicts left
 #: unflagged are right about 97% of the time (figures in the README).
 REVIEW_BELOW = 0.7
 #: An allow or refuse whose opposite still has at least this probability is a near tie: it is
@@ -60,6 +60,7 @@ _ITEM_START = re.compile(
 _CLAUSE_BREAK = re.compile(r"[，。；;,.!！?？\n:：]")
 _SENTENCE_BREAK = re.compile(r"[。；;.!！?？\n:：]")
 _LITERAL = re.compile(r"[^\\.^$*+?{}\[\]|()]+")
+_LIST_JOIN = re.compile(r"\b(?:and|or)\b")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[a-z]{2}")
 
@@ -174,8 +175,16 @@ class Engine:
             window = window[cut:]
         words = window.replace(",", " ").split()
         found = [m.group() for m in self._negator_en.finditer(" ".join(words[-6:]))]
-        # "no visit counts without a photo" demands the photo: "without" after another negator cancels it.
-        return bool(found) and not (len(found) > 1 and found[-1] == "without")
+        if len(found) > 1 and found[-1] == "without":
+            # "no visit counts without a photo" demands the photo: "without" cancels the negator just
+            # before it in the same phrase, but not in a list ("without forms, without photos", "no
+            # forms and without photos").
+            raw = list(self._negator_en.finditer(window))
+            first, last = raw[-2], raw[-1]
+            between = window[first.end() : last.start()]
+            if first.group() != "without" and "," not in between and not _LIST_JOIN.search(between):
+                return False
+        return bool(found)
 
     def _add(self, found: list[Match], text: str, sig: Signal, start: int, end: int) -> None:
         neg = sig.negatable and sig.kind not in ("noise", "negation") and self._negated(text, start)

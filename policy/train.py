@@ -94,7 +94,7 @@ def fit(policy: Policy, rows: Sequence[Mapping[str, Any]], vectors: Sequence[Fea
         # then fold the scale into the weights, so screening feeds the rule signals unscaled.
         col_scale = [RULE_SCALE[field] if r else 1.0 for r in is_rule]
         if field == "category":
-            svm = LinearSVC(C=C_CATEGORY, max_iter=20000, random_state=SEED).fit(x @ diags(col_scale), y)
+            svm = LinearSVC(C=C_CATEGORY, dual=True, max_iter=20000, random_state=SEED).fit(x @ diags(col_scale), y)
             t = CATEGORY_TEMPERATURE
             heads[field] = (list(svm.classes_), (svm.intercept_ * t).tolist(), svm.coef_ * col_scale * t)
         else:

@@ -127,12 +127,31 @@ def test_negation_voids_a_violation() -> None:
         ("No need to send photos of the drill.", True),
         ("No home visit counts without a photo.", False),
         ("Nothing is accepted without screenshots of each session.", False),
+        ("Home visits happen without forms, without photos.", True),
+        ("No forms and without photos.", True),
+        ("No sign-in sheet, no photos, without screenshots.", True),
+        ("Don't worry, just visit without photos.", True),
+        ("Please don\u2019t send photos of the drill.", True),
     ],
 )
 def test_without_after_another_negator_demands_the_proof(text: str, negated: bool) -> None:
     engine = Engine(default_policy())
     proof = [m for m in engine.match(normalize(text).text) if m.signal.id == "mark.media_proof"]
     assert proof and all(m.negated is negated for m in proof)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Please apply for approval before it happens.", False),
+        ("Everyone must download the app tonight.", True),
+        ("请全体教师下载APP并注册。", True),
+    ],
+)
+def test_app_is_a_word_not_part_of_one(text: str, found: bool) -> None:
+    engine = Engine(default_policy())
+    app = [m for m in engine.match(normalize(text).text) if normalize(text).text[m.start : m.end] == "app"]
+    assert bool(app) is found
 
 
 @pytest.mark.parametrize(
