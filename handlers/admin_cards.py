@@ -4,13 +4,12 @@ statistics and the admin-chat digest. HTML, every piece of stored text escaped; 
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.messages import t
 from bot.storage import Dispute, Entry, Review, Stats
-from handlers.cards import clause_title, excerpt, pack
+from handlers.cards import clause_title, evidence_quotes, excerpt, pack
 from handlers.core import conditions_of
 from handlers.intake import origin_name
 from policy import Policy
@@ -46,15 +45,6 @@ def _category(category: str, lang: str) -> str:
 
 def _who(user_id: int | None, lang: str) -> str:
     return t("review.user", lang, user=user_id) if user_id is not None else t("review.someone", lang)
-
-
-def _evidence_quotes(evidence: list[dict[str, Any]], limit: int) -> list[str]:
-    quoted: list[str] = []
-    for ev in evidence:
-        piece = " ".join(str(ev.get("text", "")).split())
-        if piece and piece not in quoted:
-            quoted.append(piece)
-    return quoted[:limit]
 
 
 # ---------------------------------------------------------------------- the review card
@@ -109,7 +99,7 @@ def review_card(
     else:
         blocks.append(t("review.text", lang) + "\n" + escape(t("history.forgotten", lang)))
     blocks += _verdict_blocks(lang, entry)
-    quotes = _evidence_quotes(d.evidence, 6)
+    quotes = evidence_quotes(d.evidence, 6)
     if quotes:
         blocks.append(t("review.evidence", lang) + "\n" + "\n".join(f"• “{escape(excerpt(q, 60))}”" for q in quotes))
     if disputes:

@@ -20,6 +20,25 @@ def excerpt(text: str, limit: int = EXCERPT) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def evidence_quotes(evidence: list[dict[str, Any]], limit: int, skip: tuple[str, ...] = ()) -> list[str]:
+    """The quoted words of the evidence, in order: each once, none that lies inside a longer quoted span
+    ("下载" inside "下载某某APP"), and none from rules whose id starts with one of `skip`."""
+    kept = [ev for ev in evidence if not str(ev.get("rule", "")).startswith(skip) and str(ev.get("text", "")).strip()]
+
+    def inside(ev: dict[str, Any], other: dict[str, Any]) -> bool:
+        s, e, os_, oe = ev.get("start"), ev.get("end"), other.get("start"), other.get("end")
+        if isinstance(s, int) and isinstance(e, int) and isinstance(os_, int) and isinstance(oe, int):
+            return os_ <= s and e <= oe and oe - os_ > e - s
+        return False
+
+    quoted: list[str] = []
+    for ev in kept:
+        piece = " ".join(str(ev["text"]).split())
+        if piece not in quoted and not any(inside(ev, other) for other in kept):
+            quoted.append(piece)
+    return quoted[:limit]
+
+
 def verdict_line(verdict: str, lang: str) -> str:
     return f"<b>{escape(t('verdict.' + verdict, lang))}</b>"
 
@@ -66,15 +85,9 @@ def verdict_card(
         lines = [t("card.conditions", lang)]
         lines += ["• " + escape(c["zh"] if lang == "zh" else c["en"]) for c in conditions]
         blocks.append("\n".join(lines))
-    quoted = []
-    seen: set[str] = set()
-    for ev in evidence:
-        piece = " ".join(str(ev.get("text", "")).split())
-        if piece and piece not in seen and not ev.get("rule", "").startswith(("issuer.", "request.", "noise.")):
-            seen.add(piece)
-            quoted.append(piece)
+    quoted = evidence_quotes(evidence, 8, skip=("issuer.", "request.", "noise."))
     if quoted:
-        blocks.append(t("card.evidence", lang) + "\n" + "\n".join(f"• “{escape(excerpt(q, 80))}”" for q in quoted[:8]))
+        blocks.append(t("card.evidence", lang) + "\n" + "\n".join(f"• “{escape(excerpt(q, 80))}”" for q in quoted))
     if len(findings) > 1:
         lines = [t("card.findings", lang)]
         for i, f in enumerate(findings, 1):

@@ -15,7 +15,7 @@ import pytest
 from bot.config import Settings, env_names
 from bot.storage import Storage
 from bot.storage.migrations import MIGRATIONS
-from handlers.cards import pack
+from handlers.cards import evidence_quotes, pack
 from handlers.intake import decode_text_file
 from policy import screen
 
@@ -115,6 +115,21 @@ def test_pack_splits_at_the_limit_without_breaking_lines() -> None:
     assert "".join(messages).count("<i>") == "".join(messages).count("</i>") == 200
     huge = pack(["\n".join(f"<b>{i}</b> " + "x" * 90 for i in range(100))], limit=500)
     assert all(len(m) <= 500 and m.count("<b>") == m.count("</b>") for m in huge)
+
+
+def test_evidence_quotes_drop_words_inside_a_longer_quote_and_skipped_rules() -> None:
+    text = "县商务局：请老师下载“惠民通”APP并截图上报。"
+    spans = [
+        ("issuer.other", "县商务局"),
+        ("task.unrelated", "下载"),
+        ("viol.app_quota", "下载“惠民通”APP"),
+        ("task.unrelated", "APP"),
+        ("mark.media_proof", "截图"),
+        ("mark.media_proof", "截图"),
+    ]
+    evidence = [{"rule": r, "text": w, "start": text.index(w), "end": text.index(w) + len(w)} for r, w in spans]
+    assert evidence_quotes(evidence, 8, skip=("issuer.",)) == ["下载“惠民通”APP", "截图"]
+    assert evidence_quotes(evidence, 1) == ["县商务局"]
 
 
 def test_text_file_encodings() -> None:
