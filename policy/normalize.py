@@ -1,9 +1,9 @@
 """Input normalisation that remembers where every character came from.
 
 `normalize(text)` returns the text the rules match against (NFKC width folding, simplified script,
-lower case, no links, emoji, forwarding headers or runs of blank space) together with, for each of its
-characters, the offset of the character of the *original* text it came from, so evidence can always be
-quoted from what the user actually sent.
+lower case, straight apostrophes, no links, emoji, forwarding headers or runs of blank space) together
+with, for each of its characters, the offset of the character of the *original* text it came from, so
+evidence can always be quoted from what the user actually sent.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ def _fold(ch: str) -> str:
         return " "
     if cat in _DROP_CATEGORIES:
         return ""
+    if ch == "\u2019":
+        return "'"  # the typographic apostrophe phone keyboards type: "don’t" reads as "don't"
     folded = unicodedata.normalize("NFKC", ch).lower()
     if len(folded) == 1 and unicodedata.category(folded) in _DROP_CATEGORIES:
         return ""

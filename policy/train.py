@@ -30,7 +30,8 @@ CORPUS_DIR = Path(__file__).resolve().parent.parent / "tests" / "corpus"
 #: same table of weights, the same dot product. C and the temperature were chosen by held-out folds.
 C_CATEGORY = 2.0
 CATEGORY_TEMPERATURE = 3.0
-#: The verdict head stays a logistic regression: its probabilities decide what a reviewer sees.
+#: The verdict head stays a logistic regression: its probabilities, through the joint decoding, decide
+#: what a reviewer sees.
 C_VERDICT = 30.0
 #: How loud the rule signals are, per head, next to the text's n-grams (chosen by held-out folds: the
 #: category head leans on the rules' reading of the task, the verdict head mostly on the wording, as a
