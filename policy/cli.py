@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_eval = sub.add_parser("eval", help="screen a gold JSONL file and print the metrics")
     p_eval.add_argument("gold", type=Path)
     p_eval.add_argument("--quiet", action="store_true", help="leave out the list of misclassified items")
-    p_train = sub.add_parser("train", help="fit the learned heads on the corpus, write policy/data/model.json")
+    p_train = sub.add_parser("train", help="fit the learned heads on the corpus, write policy/data/model.npz")
     p_train.add_argument("corpus", nargs="*", type=Path)
     p_cv = sub.add_parser("cv", help="held-out-fold figures of the learned heads on the corpus")
     p_cv.add_argument("--folds", type=int, default=5)

@@ -1,6 +1,6 @@
 """Training the learned heads (offline; needs the `train` extra: scikit-learn).
 
-    python -m policy train [CORPUS.jsonl ...]      fit on the corpus, write policy/data/model.json
+    python -m policy train [CORPUS.jsonl ...]      fit on the corpus, write policy/data/model.npz
     python -m policy cv [--folds 5]                held-out-fold figures on the corpus
 
 The features are computed by the engine itself (`Engine.features`), so training and screening can
@@ -14,6 +14,7 @@ import json
 import math
 import random
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from policy.engine import Engine
 from policy.loader import DATA_DIR, Policy, default_policy
 from policy.model import TextModel
 
-MODEL_FILE = DATA_DIR / "model.json"
+MODEL_FILE = DATA_DIR / "model.npz"
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "tests" / "corpus"
 #: The category head is a linear SVM (one-vs-rest, squared hinge): on held-out folds it separates
 #: neighbouring categories better than a logistic regression (macro-F1 0.895 against 0.887 on the
@@ -111,19 +112,14 @@ def fit(policy: Policy, rows: Sequence[Mapping[str, Any]], vectors: Sequence[Fea
         importance = [max(a, float(b)) for a, b in zip(importance, rank, strict=True)]
     keep = sorted(range(len(names)), key=lambda i: -importance[i])[:MAX_FEATURES]
     (c_classes, c_intercept, c_coef), (v_classes, v_intercept, v_coef) = heads["category"], heads["verdict"]
-    weights = {str(names[i]): tuple(float(w) for w in (*c_coef[:, i], *v_coef[:, i])) for i in keep}
-    intercept = tuple(float(b) for b in (*c_intercept, *v_intercept))
-    digest = hashlib.sha256(
-        json.dumps([c_classes, v_classes, intercept, sorted(weights.items())]).encode()
-    ).hexdigest()[:8]
-    return TextModel(
-        category_classes=tuple(c_classes),
-        verdict_classes=tuple(v_classes),
-        intercept=intercept,
-        weights=weights,
+    weights = {str(names[i]): (*c_coef[:, i], *v_coef[:, i]) for i in keep}
+    model = TextModel.from_rows(
+        c_classes,
+        v_classes,
+        (*c_intercept, *v_intercept),
+        weights,
         rules_digest=rules_digest(policy),
         meta={
-            "digest": digest,
             "examples": len(rows),
             "features": len(keep),
             "c": [C_CATEGORY, C_VERDICT],
@@ -131,6 +127,7 @@ def fit(policy: Policy, rows: Sequence[Mapping[str, Any]], vectors: Sequence[Fea
             "rule_scale": RULE_SCALE,
         },
     )
+    return replace(model, meta={"digest": model.digest(), **model.meta})
 
 
 def folds(rows: Sequence[Mapping[str, Any]], k: int) -> list[list[int]]:
@@ -181,5 +178,5 @@ def train_and_save(paths: Sequence[Path], out: Path = MODEL_FILE) -> TextModel:
     policy = default_policy()
     rows = load_corpus(paths)
     model = fit(policy, rows)
-    out.write_text(json.dumps(model.to_json(), ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    model.save(out)
     return model

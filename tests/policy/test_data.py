@@ -6,11 +6,14 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from policy import PolicyDataError, load_policy
 from policy.loader import OPINION_FILE, RULES_FILE, default_policy
+from policy.model import TextModel, text_features
 from policy.models import CATEGORIES
+from policy.train import MODEL_FILE
 
 SOURCE = Path(__file__).resolve().parents[3] / "shared" / "policy-source" / "opinion-2019-en.txt"
 
@@ -139,3 +142,31 @@ def test_a_regional_layer_adds_patterns_on_top(tmp_path: Path) -> None:
     assert "舞龙表演" in policy.signals["viol.unrelated_event"].zh
     assert "庆典" in policy.signals["viol.unrelated_event"].zh
     assert policy.version.startswith("national+province-x-2026-")
+
+
+def test_the_model_file_round_trips_and_predicts_the_same(tmp_path: Path) -> None:
+    model = TextModel.load(MODEL_FILE)
+    copy = tmp_path / "model.npz"
+    model.save(copy)
+    again = TextModel.load(copy)
+    assert again.features == model.features and again.digest() == model.digest() == model.meta["digest"]
+    grams = text_features("各校务必于周五前组织全体教师下载APP并截图上报")
+    assert again.predict(grams, {"rv:refuse": 0.3}) == model.predict(grams, {"rv:refuse": 0.3})
+
+
+def test_a_damaged_model_file_is_a_located_error(tmp_path: Path) -> None:
+    bad = tmp_path / "model.npz"
+    bad.write_bytes(b"not a zip archive")
+    with pytest.raises(PolicyDataError, match=r"model\.npz: not a valid model file"):
+        TextModel.load(bad)
+    # A readable archive whose table does not fit its classes: one verdict column missing.
+    model = TextModel.load(MODEL_FILE)
+    with np.load(MODEL_FILE, allow_pickle=False) as archive:
+        header, weights = archive["header"], archive["weights"]
+    np.savez_compressed(bad, header=header, weights=weights[:, :-1])
+    with pytest.raises(PolicyDataError, match=r"do not match the classes"):
+        TextModel.load(bad)
+    np.savez_compressed(bad, header=header, weights=weights.astype(np.float64))
+    with pytest.raises(PolicyDataError, match=r"float64"):
+        TextModel.load(bad)
+    assert TextModel.load(MODEL_FILE).digest() == model.digest()

@@ -191,10 +191,10 @@ def _fixed_model(verdict_probs: dict[str, float]) -> TextModel:
     """A model that reads nothing: its answer is its intercepts (publicity, and these verdict odds)."""
     categories = ("publicity", "teaching", "none")
     verdicts = tuple(verdict_probs)
-    return TextModel(
-        category_classes=categories,
-        verdict_classes=verdicts,
-        intercept=(6.0, 0.0, 0.0, *(math.log(p) for p in verdict_probs.values())),
+    return TextModel.from_rows(
+        categories,
+        verdicts,
+        (6.0, 0.0, 0.0, *(math.log(p) for p in verdict_probs.values())),
         weights={},
         rules_digest="",
         meta={},
