@@ -27,10 +27,11 @@ NGRAM_MAX = 3
 
 def text_features(norm: str) -> set[str]:
     """Character 1..3-grams of the normalised text, plus English words and word pairs."""
-    n = len(norm)
     feats = set(norm)
-    feats.update({norm[i : i + 2] for i in range(n - 1)})
-    feats.update({norm[i : i + 3] for i in range(n - 2)})
+    # Pairs and triples by concatenating shifted copies: about twice as fast as slicing in a loop.
+    pairs = list(map(str.__add__, norm, norm[1:]))
+    feats.update(pairs)
+    feats.update(map(str.__add__, pairs, norm[2:]))
     feats.discard(" ")
     feats.discard("\n")
     if any("a" <= ch <= "z" for ch in norm):
@@ -114,6 +115,10 @@ class TextModel:
         return _softmax(self.category_classes, flat[:k]), _softmax(self.verdict_classes, flat[k:])
 
     def save(self, path: Path) -> None:
+        """One `.npz` archive: a small JSON header, the feature names (UTF-8, separated by NUL, which the
+        normaliser never lets through) and the weight table with its zero row."""
+        if any("\0" in f for f in self.features):
+            raise ValueError("a feature name contains NUL")
         header = {
             "format": 3,
             "rules_digest": self.rules_digest,
@@ -121,32 +126,32 @@ class TextModel:
             "category_classes": list(self.category_classes),
             "verdict_classes": list(self.verdict_classes),
             "intercept": list(self.intercept),
-            "features": list(self.features),
         }
+        names = "\0".join(self.features).encode("utf-8")
         with path.open("wb") as fh:
             np.savez_compressed(
                 fh,
-                header=np.array(json.dumps(header, ensure_ascii=False)),
-                weights=np.ascontiguousarray(self.matrix[1:], dtype=np.float32),
+                header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
+                features=np.frombuffer(names, dtype=np.uint8),
+                weights=np.ascontiguousarray(self.matrix, dtype=np.float32),
             )
 
     @classmethod
     def load(cls, path: Path) -> TextModel:
         try:
             with np.load(path, allow_pickle=False) as archive:
-                raw = json.loads(str(archive["header"]))
-                weights = archive["weights"]
+                raw = json.loads(archive["header"].tobytes().decode("utf-8"))
+                names = archive["features"].tobytes().decode("utf-8")
+                matrix = archive["weights"]
             if raw.get("format") != 3:
                 raise ValueError(f"format {raw.get('format')!r}, expected 3")
-            if weights.ndim != 2 or weights.dtype != np.float32:
-                raise ValueError(f"weights of shape {weights.shape} and type {weights.dtype}")
-            matrix = np.zeros((weights.shape[0] + 1, weights.shape[1]), dtype=np.float32)
-            matrix[1:] = weights
+            if matrix.ndim != 2 or matrix.dtype != np.float32 or matrix.shape[0] < 1 or matrix[0].any():
+                raise ValueError(f"weights of shape {matrix.shape} and type {matrix.dtype}, or no zero row")
             return cls(
                 category_classes=tuple(raw["category_classes"]),
                 verdict_classes=tuple(raw["verdict_classes"]),
                 intercept=tuple(map(float, raw["intercept"])),
-                features=tuple(map(str, raw["features"])),
+                features=tuple(names.split("\0")) if names else (),
                 matrix=matrix,
                 rules_digest=str(raw["rules_digest"]),
                 meta=raw.get("meta", {}),

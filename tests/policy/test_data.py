@@ -162,11 +162,15 @@ def test_a_damaged_model_file_is_a_located_error(tmp_path: Path) -> None:
     # A readable archive whose table does not fit its classes: one verdict column missing.
     model = TextModel.load(MODEL_FILE)
     with np.load(MODEL_FILE, allow_pickle=False) as archive:
-        header, weights = archive["header"], archive["weights"]
-    np.savez_compressed(bad, header=header, weights=weights[:, :-1])
+        parts = {k: archive[k] for k in archive.files}
+    np.savez_compressed(bad, **{**parts, "weights": parts["weights"][:, :-1]})
     with pytest.raises(PolicyDataError, match=r"do not match the classes"):
         TextModel.load(bad)
-    np.savez_compressed(bad, header=header, weights=weights.astype(np.float64))
+    np.savez_compressed(bad, **{**parts, "weights": parts["weights"].astype(np.float64)})
     with pytest.raises(PolicyDataError, match=r"float64"):
+        TextModel.load(bad)
+    last = parts["features"].tobytes().rindex(b"\0")
+    np.savez_compressed(bad, **{**parts, "features": parts["features"][:last]})
+    with pytest.raises(PolicyDataError, match=r"do not match the classes"):
         TextModel.load(bad)
     assert TextModel.load(MODEL_FILE).digest() == model.digest()
