@@ -15,7 +15,7 @@ Nothing here knows a clause by number or a keyword by heart: all of that is in t
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import ahocorasick
@@ -31,7 +31,7 @@ from policy.models import (
     Signal,
 )
 from policy.normalize import Normalized, detect_language, normalize
-from policy.prefilter import required_literals
+from policy.prefilter import required_literal_sets
 
 #: At most this many findings are reported for one text (a 1 MB paste must still answer quickly).
 MAX_FINDINGS = 20
@@ -52,6 +52,8 @@ REVIEW_BELOW = 0.7
 #: point of verdict accuracy (README).
 HEDGE_AT = 0.35
 _OPPOSITE = {"allow": "refuse", "refuse": "allow"}
+#: A pattern's prefilter keeps at most 2**_SET_BITS required literal sets.
+_SET_BITS = 3
 
 _ITEM_START = re.compile(
     r"(?:(?<=\n)|(?<=^)|(?<=[。；;:!?]))\s*(?=(?:第?[一二三四五六七八九十]{1,3}[、.是]|\(?[一二三四五六七八九十]{1,3}\)"
@@ -120,12 +122,13 @@ class Engine:
         self.conditions = policy.conditions
         self.clause_ids = {c.id for c in policy.opinion.clause}
         # Plain literals go through one Aho-Corasick pass. Every other pattern is a regular expression
-        # that runs only when that pass found one of the literals any match of it must contain
-        # (policy.prefilter); the few with no such literal run on every text of their script.
+        # that runs only when that pass found a literal of each of the literal sets any match of it must
+        # contain (policy.prefilter); the few with no such set run on every text of their script.
         self._automaton = ahocorasick.Automaton()
         literals: dict[str, list[int]] = defaultdict(list)
         triggers: dict[str, list[int]] = defaultdict(list)
         self._regexes: list[tuple[Signal, re.Pattern[str]]] = []
+        self._needed: list[int] = []
         self._always_han: list[int] = []
         self._always_latin: list[int] = []
         for idx, sig in enumerate(self.signals):
@@ -135,14 +138,18 @@ class Engine:
                     continue
                 rid = len(self._regexes)
                 self._regexes.append((sig, re.compile(p)))
-                required = required_literals(p)
-                if required:
-                    for lit in required:
-                        triggers[lit].append(rid)
-                elif _HAN.search(p):
-                    self._always_han.append(rid)
-                else:
-                    self._always_latin.append(rid)
+                # Each set's literals trigger the key rid·2^k + set number; a pattern runs when all its
+                # keys were seen. Any subset of required sets is still required, so at most 2^k are kept.
+                required = required_literal_sets(p)[: 1 << _SET_BITS]
+                self._needed.append(len(required))
+                for k, lits in enumerate(required):
+                    for lit in lits:
+                        triggers[lit].append((rid << _SET_BITS) | k)
+                if not required:
+                    if _HAN.search(p):
+                        self._always_han.append(rid)
+                    else:
+                        self._always_latin.append(rid)
         for word in literals.keys() | triggers.keys():
             self._automaton.add_word(word, (len(word), tuple(literals.get(word, ())), tuple(triggers.get(word, ()))))
         self._has_literals = bool(literals or triggers)
@@ -192,12 +199,14 @@ class Engine:
 
     def match(self, text: str) -> list[Match]:
         found: list[Match] = []
-        run: set[int] = set()
+        seen: set[int] = set()
         if self._has_literals:
             for end, (length, idxs, trig) in self._automaton.iter(text):
                 for idx in idxs:
                     self._add(found, text, self.signals[idx], end - length + 1, end + 1)
-                run.update(trig)
+                seen.update(trig)
+        sets_found = Counter(key >> _SET_BITS for key in seen)
+        run = {rid for rid, n in sets_found.items() if n == self._needed[rid]}
         if self._always_han and _HAN.search(text):
             run.update(self._always_han)
         if self._always_latin and _LATIN.search(text):

@@ -1,10 +1,10 @@
 """Literal prefilters for regular expressions.
 
-For a pattern, `required_literals` finds a set of plain strings such that every match of the pattern
-contains at least one of them (or None when no such set can be proven). The engine looks for all those
-literals in one Aho-Corasick pass and runs a pattern only on texts that contain one of its literals:
-most patterns are then never run on most texts. The idea is RE2's prefilter, kept to what our rule
-patterns use.
+For a pattern, `required_literal_sets` finds sets of plain strings such that every match of the
+pattern contains at least one string of each set (`学校.{0,9}(?:统计|上报)` needs 学校 and one of 统计,
+上报). The engine looks for all those literals in one Aho-Corasick pass and runs a pattern only on texts
+that contain a literal of every one of its sets: most patterns are then never run on most texts. The
+idea is RE2's prefilter, kept to what our rule patterns use.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from typing import Any
 MIN_USEFUL = 1
 
 
-def _seq(items: Any) -> set[str] | None:
-    """Required literals of a sequence: the best-filtering element's set; consecutive literals join."""
-    best: set[str] | None = None
+def _candidates(items: Any) -> list[set[str]]:
+    """Literal sets of a sequence, each of them required: every match contains one literal of every
+    set. Consecutive literals join; a group or a repeat that must occur contributes its own sets."""
     run: list[str] = []
-    candidates: list[set[str]] = []
+    out: list[set[str]] = []
 
     def flush() -> None:
         if run:
-            candidates.append({"".join(run)})
+            out.append({"".join(run)})
             run.clear()
 
     for op, av in items:
@@ -33,14 +33,28 @@ def _seq(items: Any) -> set[str] | None:
             run.append(chr(av))
             continue
         flush()
-        req = _node(op, av)
-        if req is not None:
-            candidates.append(req)
+        if op is C.SUBPATTERN:
+            out.extend(_candidates(av[-1]))
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
+            out.extend(_candidates(av[2]))
+        else:
+            req = _node(op, av)
+            if req is not None:
+                out.append(req)
     flush()
-    for cand in candidates:
-        if not cand or any(len(s) < MIN_USEFUL for s in cand):
-            continue
-        # Prefer fewer, longer literals: they filter more.
+    return [c for c in out if c and all(_useful(s) for s in c)]
+
+
+def _useful(literal: str) -> bool:
+    """A space or a single Latin letter or digit is in nearly every text: requiring it filters nothing
+    and costs a hit of the literal pass at every occurrence."""
+    return len(literal) >= MIN_USEFUL and bool(literal.strip()) and not (len(literal) == 1 and literal.isascii())
+
+
+def _seq(items: Any) -> set[str] | None:
+    """One required literal set of a sequence: the best-filtering one (fewer, longer literals)."""
+    best: set[str] | None = None
+    for cand in _candidates(items):
         if best is None or (min(map(len, cand)), -len(cand)) > (min(map(len, best)), -len(best)):
             best = cand
     return best
@@ -72,9 +86,11 @@ def _node(op: Any, av: Any) -> set[str] | None:
     return None
 
 
-def required_literals(pattern: str) -> set[str] | None:
+def required_literal_sets(pattern: str) -> list[set[str]]:
+    """Sets of literals such that every match of `pattern` contains a literal of each set; [] when
+    none can be proven. A pattern need only run on a text that has a literal of every set."""
     try:
         parsed = P.parse(pattern)
     except Exception:
-        return None
-    return _seq(list(parsed))
+        return []
+    return _candidates(list(parsed))
