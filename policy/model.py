@@ -34,11 +34,64 @@ def text_features(norm: str) -> set[str]:
     feats.update(map(str.__add__, pairs, norm[2:]))
     feats.discard(" ")
     feats.discard("\n")
-    if any("a" <= ch <= "z" for ch in norm):
-        words = [w for w in norm.replace("\n", " ").split(" ") if w.isascii() and w.isalpha()]
-        feats.update({"w:" + w for w in words})
-        feats.update({f"w:{a}_{b}" for a, b in pairwise(words)})
+    feats.update(word_features(norm))
     return feats
+
+
+def word_features(norm: str) -> set[str]:
+    """English words and word pairs, as `w:word` and `w:word_next`."""
+    if not any("a" <= ch <= "z" for ch in norm):
+        return set()
+    words = [w for w in norm.replace("\n", " ").split(" ") if w.isascii() and w.isalpha()]
+    return {"w:" + w for w in words} | {f"w:{a}_{b}" for a, b in pairwise(words)}
+
+
+#: NUL is never in a normalised text; were it there, it is coded as this value above Unicode so that no
+#: gram's code can collide with a shorter gram's.
+_NUL_CODE = 0x110000
+_GRAM_BITS = 21
+_SKIPPED_UNIGRAMS = (ord(" "), ord("\n"))
+
+
+def _code_points(text: str) -> np.ndarray:
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    if "\0" in text:
+        cps[cps == 0] = _NUL_CODE
+    return cps
+
+
+def gram_codes(norm: str) -> np.ndarray:
+    """The distinct character 1..3-grams of `norm` as integers, sorted: a gram's code points packed 21
+    bits apiece. Code points are below 2**21 and never 0, so every gram has exactly one code and grams
+    of different lengths never share one. The same set as the character part of `text_features`."""
+    cps = _code_points(norm)
+    n = cps.size
+    codes = np.empty(max(3 * n - 3, n), dtype=np.uint64)
+    codes[:n] = cps
+    if n > 1:
+        np.bitwise_or(cps[:-1] << _GRAM_BITS, cps[1:], out=codes[n : 2 * n - 1])
+    if n > 2:
+        np.bitwise_or(codes[n : 2 * n - 2] << _GRAM_BITS, cps[2:], out=codes[2 * n - 1 :])
+    codes = np.unique(codes)
+    # A space and a line break alone are not features. Sorted, they are among the first codes, with
+    # only control characters (which the normaliser removes) beside them.
+    low = int(np.searchsorted(codes, max(_SKIPPED_UNIGRAMS) + 1))
+    if not low:
+        return codes
+    kept = [c for c in codes[:low].tolist() if c not in _SKIPPED_UNIGRAMS]
+    return np.concatenate((np.array(kept, dtype=np.uint64), codes[low:])) if kept else codes[low:]
+
+
+def _codes_of(names: Sequence[str]) -> np.ndarray:
+    """The code of each name (all of one length, 1 to 3), as `gram_codes` computes it."""
+    if not names:
+        return np.zeros(0, dtype=np.uint64)
+    width = len(names[0])
+    cps = _code_points("".join(names)).reshape(len(names), width)
+    codes = np.zeros(len(names), dtype=np.uint64)
+    for col in range(width):
+        codes = (codes << _GRAM_BITS) | cps[:, col]
+    return codes
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +111,8 @@ class TextModel:
     meta: Mapping[str, Any]
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
     _bias: np.ndarray = field(init=False, repr=False, compare=False)
+    _gram_keys: np.ndarray = field(init=False, repr=False, compare=False)
+    _gram_rows: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         width = len(self.category_classes) + len(self.verdict_classes)
@@ -67,6 +122,17 @@ class TextModel:
             raise ValueError("a feature is listed twice")
         object.__setattr__(self, "_index", {f: i for i, f in enumerate(self.features, start=1)})
         object.__setattr__(self, "_bias", np.asarray(self.intercept, dtype=np.float64))
+        # Every name of one to three characters can be a character gram: a sorted table of their codes
+        # and rows, so that a text's grams are found by one binary search instead of one dict lookup each.
+        keys, rows = [np.zeros(0, dtype=np.uint64)], [np.zeros(0, dtype=np.intp)]
+        for width in (1, 2, 3):
+            names = [f for f in self.features if len(f) == width]
+            keys.append(_codes_of(names))
+            rows.append(np.fromiter(map(self._index.__getitem__, names), dtype=np.intp, count=len(names)))
+        all_keys, all_rows = np.concatenate(keys), np.concatenate(rows)
+        order = np.argsort(all_keys, kind="stable")
+        object.__setattr__(self, "_gram_keys", all_keys[order])
+        object.__setattr__(self, "_gram_rows", all_rows[order])
 
     @classmethod
     def from_rows(
@@ -100,16 +166,40 @@ class TextModel:
         return h.hexdigest()[:8]
 
     def predict(self, grams: set[str], extra: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float]]:
-        get = self._index.get
-        scores = self._bias.copy()
-        # One lookup per n-gram; misses are None (filtered out) and row indices start at 1.
-        rows = np.fromiter(filter(None, map(get, grams)), dtype=np.intp)
-        if rows.size:
-            scores += self.matrix[rows].sum(axis=0, dtype=np.float64) * (1.0 / math.sqrt(len(grams)))
-        named = [(i, v) for i, v in zip(map(get, extra), extra.values(), strict=True) if i]
-        if named:
-            idx, values = zip(*named, strict=True)
-            scores += np.asarray(values, dtype=np.float64) @ self.matrix[list(idx)]
+        """Class probabilities for a set of feature names (as `text_features` gives them) and the
+        weighted rule features."""
+        rows = np.fromiter(filter(None, map(self._index.get, grams)), dtype=np.intp)
+        return self._scores(rows, len(grams), extra)
+
+    def predict_text(self, norm: str, extra: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+        """The same as `predict(text_features(norm), extra)`, faster: the character grams are coded as
+        integers and found in the sorted code table in one go; only English words are looked up by name."""
+        codes = gram_codes(norm)
+        words = word_features(norm)
+        if words:
+            # "w:a" is also the character trigram it spells: in a set of names it would count once.
+            words = {w for w in words if len(w) > 3 or w not in norm}
+        rows = np.zeros(0, dtype=np.intp)
+        keys = self._gram_keys
+        if codes.size and keys.size:
+            pos = np.minimum(np.searchsorted(keys, codes), keys.size - 1)
+            rows = self._gram_rows[pos[keys[pos] == codes]]
+        if words:
+            rows = np.concatenate((rows, np.fromiter(filter(None, map(self._index.get, words)), dtype=np.intp)))
+        return self._scores(rows, codes.size + len(words), extra)
+
+    def _scores(
+        self, rows: np.ndarray, n_grams: int, extra: Mapping[str, float]
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """Softmax of the intercept plus the grams' rows (L2-normalised: each weighs 1/sqrt(n)) plus the
+        rule features' rows times their values, in one gather and one product."""
+        named = [(i, v) for i, v in zip(map(self._index.get, extra), extra.values(), strict=True) if i]
+        scores = self._bias
+        if rows.size or named:
+            scale = 1.0 / math.sqrt(n_grams) if n_grams else 0.0
+            idx = np.concatenate((rows, np.fromiter((i for i, _ in named), dtype=np.intp, count=len(named))))
+            weights = np.concatenate((np.full(rows.size, scale), np.fromiter((v for _, v in named), dtype=np.float64)))
+            scores = scores + weights @ self.matrix[idx]
         k = len(self.category_classes)
         flat = scores.tolist()
         return _softmax(self.category_classes, flat[:k]), _softmax(self.verdict_classes, flat[k:])

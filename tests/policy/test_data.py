@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policy import PolicyDataError, load_policy
 from policy.loader import OPINION_FILE, RULES_FILE, default_policy
 from policy.model import TextModel, text_features
 from policy.models import CATEGORIES
+from policy.normalize import normalize
 from policy.train import MODEL_FILE
 
 SOURCE = Path(__file__).resolve().parents[3] / "shared" / "policy-source" / "opinion-2019-en.txt"
@@ -174,3 +178,25 @@ def test_a_damaged_model_file_is_a_located_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyDataError, match=r"do not match the classes"):
         TextModel.load(bad)
     assert TextModel.load(MODEL_FILE).digest() == model.digest()
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_the_fast_gram_path_scores_exactly_like_the_named_features(raw: str) -> None:
+    model = TextModel.load(MODEL_FILE)
+    extra = {"rv:refuse": 0.3, "sig:task.app": 0.3}
+    for text in (raw, normalize(raw).text):
+        slow, fast = model.predict(text_features(text), extra), model.predict_text(text, extra)
+        for a, b in zip(slow, fast, strict=True):
+            assert a.keys() == b.keys() and all(abs(a[k] - b[k]) < 1e-9 for k in a)
+
+
+def test_the_fast_gram_path_on_the_corpus_and_edge_cases() -> None:
+    model = TextModel.load(MODEL_FILE)
+    lines = (Path(__file__).resolve().parents[1] / "corpus" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    texts = [normalize(json.loads(line)["text"]).text for line in lines[::7]]
+    # "w:a" is a trigram and a word feature at once; NUL, line breaks and spaces alone are edge codes.
+    texts += ["", "a", "review:a is a w:a", "\x00ab\x00", "\x01\n \x02", "中\n文 English words", "😀😀😀"]
+    for text in texts:
+        slow, fast = model.predict(text_features(text), {}), model.predict_text(text, {})
+        assert all(abs(a[k] - b[k]) < 1e-9 for a, b in zip(slow, fast, strict=True) for k in a), text[:60]
