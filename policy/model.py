@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -116,10 +118,21 @@ class TextModel:
 
     def __post_init__(self) -> None:
         width = len(self.category_classes) + len(self.verdict_classes)
+        for classes in (self.category_classes, self.verdict_classes):
+            if not classes or len(set(classes)) != len(classes) or not all(isinstance(c, str) for c in classes):
+                raise ValueError(f"classes {classes!r}: expected distinct names")
+        if not isinstance(self.meta, Mapping):
+            raise ValueError("meta is not a table")
+        if not isinstance(self.matrix, np.ndarray) or self.matrix.dtype != np.float32:
+            raise ValueError("the weight table is not float32")
         if len(self.intercept) != width or self.matrix.shape != (len(self.features) + 1, width):
             raise ValueError("weight vectors do not match the classes")
+        if not (np.isfinite(self.matrix).all() and all(map(math.isfinite, self.intercept))):
+            raise ValueError("a weight is not a finite number")
         if len(set(self.features)) != len(self.features):
             raise ValueError("a feature is listed twice")
+        # The table is shared by every copy (dataclasses.replace) and every thread: read-only.
+        self.matrix.setflags(write=False)
         object.__setattr__(self, "_index", {f: i for i, f in enumerate(self.features, start=1)})
         object.__setattr__(self, "_bias", np.asarray(self.intercept, dtype=np.float64))
         # Every name of one to three characters can be a character gram: a sorted table of their codes
@@ -133,6 +146,8 @@ class TextModel:
         order = np.argsort(all_keys, kind="stable")
         object.__setattr__(self, "_gram_keys", all_keys[order])
         object.__setattr__(self, "_gram_rows", all_rows[order])
+        for derived in (self._bias, self._gram_keys, self._gram_rows):
+            derived.setflags(write=False)
 
     @classmethod
     def from_rows(
@@ -218,13 +233,16 @@ class TextModel:
             "intercept": list(self.intercept),
         }
         names = "\0".join(self.features).encode("utf-8")
-        with path.open("wb") as fh:
+        # Written beside the target and renamed over it: a crash mid-write leaves the old model whole.
+        partial = path.with_name(path.name + ".partial")
+        with partial.open("wb") as fh:
             np.savez_compressed(
                 fh,
                 header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
                 features=np.frombuffer(names, dtype=np.uint8),
                 weights=np.ascontiguousarray(self.matrix, dtype=np.float32),
             )
+        os.replace(partial, path)
 
     @classmethod
     def load(cls, path: Path) -> TextModel:
@@ -246,7 +264,21 @@ class TextModel:
                 rules_digest=str(raw["rules_digest"]),
                 meta=raw.get("meta", {}),
             )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as exc:
+        # What a damaged archive raises: a truncated or empty file (BadZipFile, EOFError), a broken
+        # compressed stream (zlib.error), an encrypted or unknown member (RuntimeError,
+        # NotImplementedError), wrong contents (the rest).
+        except (
+            OSError,
+            EOFError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            RuntimeError,
+            NotImplementedError,
+            zipfile.BadZipFile,
+            zlib.error,
+        ) as exc:
             raise PolicyDataError(f"{path}: not a valid model file: {exc}") from None
 
 

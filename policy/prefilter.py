@@ -34,7 +34,8 @@ def _candidates(items: Any) -> list[set[str]]:
             continue
         flush()
         if op is C.SUBPATTERN:
-            out.extend(_candidates(av[-1]))
+            if not _case_blind(av):
+                out.extend(_candidates(av[-1]))
         elif op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
             out.extend(_candidates(av[2]))
         else:
@@ -60,9 +61,14 @@ def _seq(items: Any) -> set[str] | None:
     return best
 
 
+def _case_blind(group: Any) -> bool:
+    """A `(?i:…)` group matches its literals in any case: they are not required as written."""
+    return bool(group[1] & C.SRE_FLAG_IGNORECASE)
+
+
 def _node(op: Any, av: Any) -> set[str] | None:
     if op is C.SUBPATTERN:
-        return _seq(av[-1])
+        return None if _case_blind(av) else _seq(av[-1])
     if op is C.BRANCH:
         out: set[str] = set()
         for branch in av[1]:
@@ -92,5 +98,7 @@ def required_literal_sets(pattern: str) -> list[set[str]]:
     try:
         parsed = P.parse(pattern)
     except Exception:
+        return []
+    if parsed.state.flags & C.SRE_FLAG_IGNORECASE:
         return []
     return _candidates(list(parsed))

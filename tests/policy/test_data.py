@@ -173,6 +173,26 @@ def test_a_damaged_model_file_is_a_located_error(tmp_path: Path) -> None:
     np.savez_compressed(bad, **{**parts, "weights": parts["weights"].astype(np.float64)})
     with pytest.raises(PolicyDataError, match=r"float64"):
         TextModel.load(bad)
+    bad.write_bytes(b"")
+    with pytest.raises(PolicyDataError, match=r"not a valid model file"):
+        TextModel.load(bad)
+    # A flipped byte inside the compressed stream (zlib's error, not the zip's CRC check).
+    damaged = bytearray(MODEL_FILE.read_bytes())
+    damaged[100] ^= 0xFF
+    bad.write_bytes(bytes(damaged))
+    with pytest.raises(PolicyDataError, match=r"not a valid model file"):
+        TextModel.load(bad)
+    weights = parts["weights"].copy()
+    weights[5, 3] = np.nan
+    np.savez_compressed(bad, **{**parts, "weights": weights})
+    with pytest.raises(PolicyDataError, match=r"not a finite number"):
+        TextModel.load(bad)
+    header = json.loads(parts["header"].tobytes())
+    header["verdict_classes"][1] = header["verdict_classes"][0]
+    raw = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    np.savez_compressed(bad, **{**parts, "header": raw})
+    with pytest.raises(PolicyDataError, match=r"expected distinct names"):
+        TextModel.load(bad)
     last = parts["features"].tobytes().rindex(b"\0")
     np.savez_compressed(bad, **{**parts, "features": parts["features"][:last]})
     with pytest.raises(PolicyDataError, match=r"do not match the classes"):
