@@ -52,10 +52,11 @@ REVIEW_BELOW = 0.7
 #: point of verdict accuracy (README).
 HEDGE_AT = 0.35
 _OPPOSITE = {"allow": "refuse", "refuse": "allow"}
-#: A pattern is prefiltered on at most _MAX_SETS of its required literal sets (the longest literals first):
-#: each further set saves a few pattern runs but costs a hit of the literal pass per occurrence.
-_SET_BITS = 3
+#: A pattern is prefiltered on at most _MAX_SETS of its required literal sets (the best-filtering first):
+#: each further set saves a few pattern runs but costs a hit of the literal pass per occurrence. A
+#: trigger key is the pattern's number shifted by _SET_BITS plus the set's number.
 _MAX_SETS = 2
+_SET_BITS = 1
 
 _ITEM_START = re.compile(
     r"(?:(?<=\n)|(?<=^)|(?<=[。；;:!?]))\s*(?=(?:第?[一二三四五六七八九十]{1,3}[、.是]|\(?[一二三四五六七八九十]{1,3}\)"
@@ -140,9 +141,9 @@ class Engine:
                     continue
                 rid = len(self._regexes)
                 self._regexes.append((sig, re.compile(p)))
-                # Each set's literals trigger the key rid·2^k + set number; a pattern runs when all its
-                # keys were seen. Any subset of required sets is still required, so at most 2^k are kept.
-                required = sorted(required_literal_sets(p), key=lambda c: (-min(map(len, c)), len(c)))[:_MAX_SETS]
+                # A pattern runs when the keys of all its kept sets were seen; any subset of its required
+                # sets is still required.
+                required = required_literal_sets(p)[:_MAX_SETS]
                 self._needed.append(len(required))
                 for k, lits in enumerate(required):
                     for lit in lits:

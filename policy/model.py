@@ -24,8 +24,6 @@ import numpy as np
 
 from policy.errors import PolicyDataError
 
-NGRAM_MAX = 3
-
 
 def text_features(norm: str) -> set[str]:
     """Character 1..3-grams of the normalised text, plus English words and word pairs."""
@@ -177,7 +175,7 @@ class TextModel:
     def digest(self) -> str:
         head = [self.category_classes, self.verdict_classes, self.intercept, self.features]
         h = hashlib.sha256(json.dumps(head).encode())
-        h.update(np.ascontiguousarray(self.matrix, dtype=np.float32).tobytes())
+        h.update(self.matrix.tobytes())
         return h.hexdigest()[:8]
 
     def predict(self, grams: set[str], extra: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float]]:

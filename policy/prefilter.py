@@ -13,9 +13,6 @@ import re._constants as C
 import re._parser as P
 from typing import Any
 
-#: A literal this short matches nearly everything; requiring it filters nothing.
-MIN_USEFUL = 1
-
 
 def _candidates(items: Any) -> list[set[str]]:
     """Literal sets of a sequence, each of them required: every match contains one literal of every
@@ -49,16 +46,17 @@ def _candidates(items: Any) -> list[set[str]]:
 def _useful(literal: str) -> bool:
     """A space or a single Latin letter or digit is in nearly every text: requiring it filters nothing
     and costs a hit of the literal pass at every occurrence."""
-    return len(literal) >= MIN_USEFUL and bool(literal.strip()) and not (len(literal) == 1 and literal.isascii())
+    return bool(literal.strip()) and not (len(literal) == 1 and literal.isascii())
+
+
+def _selectivity(literals: set[str]) -> tuple[int, int]:
+    """Fewer, longer literals filter more."""
+    return min(map(len, literals)), -len(literals)
 
 
 def _seq(items: Any) -> set[str] | None:
-    """One required literal set of a sequence: the best-filtering one (fewer, longer literals)."""
-    best: set[str] | None = None
-    for cand in _candidates(items):
-        if best is None or (min(map(len, cand)), -len(cand)) > (min(map(len, best)), -len(best)):
-            best = cand
-    return best
+    """One required literal set of a sequence: the best-filtering one."""
+    return max(_candidates(items), key=_selectivity, default=None)
 
 
 def _case_blind(group: Any) -> bool:
@@ -93,12 +91,13 @@ def _node(op: Any, av: Any) -> set[str] | None:
 
 
 def required_literal_sets(pattern: str) -> list[set[str]]:
-    """Sets of literals such that every match of `pattern` contains a literal of each set; [] when
-    none can be proven. A pattern need only run on a text that has a literal of every set."""
+    """Sets of literals such that every match of `pattern` contains a literal of each set, the
+    best-filtering first; [] when none can be proven. A pattern need only run on a text that has a
+    literal of every set (or of any few of them)."""
     try:
         parsed = P.parse(pattern)
     except Exception:
         return []
     if parsed.state.flags & C.SRE_FLAG_IGNORECASE:
         return []
-    return _candidates(list(parsed))
+    return sorted(_candidates(list(parsed)), key=_selectivity, reverse=True)
